@@ -1,0 +1,117 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
+import { migrate as migratePostgres } from 'drizzle-orm/node-postgres/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import * as schema from './schema.ts';
+import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
+
+export type Schema = typeof schema;
+/** The Drizzle handle every module uses; the same API on PGlite and on Postgres. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'pglite' | 'postgres';
+  /** Where the data lives, for logs: a directory, `memory://`, or the URL without password. */
+  location: string;
+  /** The PGlite instance when embedded (pg-boss and tests may need it). */
+  pglite?: PGlite;
+  /** The node-postgres pool when on Postgres. */
+  pool?: pg.Pool;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export interface ConnectOptions {
+  /** Postgres connection string; when absent, the embedded PGlite is used. */
+  databaseUrl?: string | undefined;
+  /** PGlite data directory, or `memory://` for a throwaway database. */
+  pgliteDir: string;
+  /** Pool size on Postgres. */
+  poolSize?: number;
+}
+
+/** Opens the database, applies migrations, and returns a handle its caller must close. */
+export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
+  return options.databaseUrl
+    ? connectPostgres(options.databaseUrl, options.poolSize ?? 10)
+    : connectPglite(options.pgliteDir);
+}
+
+async function connectPostgres(databaseUrl: string, poolSize: number): Promise<DatabaseHandle> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  // An idle client that loses its server emits 'error' on the pool; without a listener the
+  // process would crash. The next query reports the failure instead.
+  pool.on('error', () => {});
+  const db = drizzlePostgres(pool, { schema }) as unknown as Database;
+  try {
+    await migratePostgres(db as never, { migrationsFolder });
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return {
+    db,
+    kind: 'postgres',
+    location: redactUrl(databaseUrl),
+    pool,
+    async ping() {
+      await pool.query('select 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+async function connectPglite(dataDir: string): Promise<DatabaseHandle> {
+  const inMemory = dataDir.startsWith('memory://');
+  let lock: DirectoryLock | undefined;
+  if (!inMemory) {
+    mkdirSync(dataDir, { recursive: true });
+    // PGlite itself does not lock its directory; two processes on one directory corrupt it.
+    lock = acquireDirectoryLock(path.join(dataDir, 'parley.pid'));
+  }
+  let pglite: PGlite | undefined;
+  try {
+    pglite = await PGlite.create(inMemory ? undefined : dataDir);
+    const db = drizzlePglite(pglite, { schema }) as unknown as Database;
+    await migratePglite(db as never, { migrationsFolder });
+    const instance = pglite;
+    return {
+      db,
+      kind: 'pglite',
+      location: inMemory ? 'memory://' : path.resolve(dataDir),
+      pglite: instance,
+      async ping() {
+        await instance.query('select 1');
+      },
+      async close() {
+        await instance.close();
+        lock?.release();
+      },
+    };
+  } catch (error) {
+    await pglite?.close().catch(() => {});
+    lock?.release();
+    throw error;
+  }
+}
+
+function redactUrl(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'postgres';
+  }
+}
