@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { connectDatabase, type DatabaseHandle } from './db/connect.ts';
+import { EventWriter } from './db/event-writer.ts';
+import { createChatModel, type ChatModel } from './chat/models.ts';
+import { SessionRegistry } from './sessions/registry.ts';
+import { createServer } from './server.ts';
+import { builtinTools } from './tools/index.ts';
+
+export const defaultInstructions = [
+  'You are the assistant of Parley, a realtime conversation service.',
+  'Answer clearly and concisely; use Markdown where it helps.',
+  'You can call tools: get_current_time, calculate, get_system_metrics, get_user_profile and',
+  'search_past_sessions. Use them when they give a better answer than guessing, and say so',
+  'plainly when a tool fails.',
+].join(' ');
+
+export interface Parley {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  writer: EventWriter;
+  registry: SessionRegistry;
+  chatModel: ChatModel;
+  /** Graceful stop: finish or cancel responses, end sessions, write everything, close all. */
+  close(): Promise<void>;
+}
+
+/** Opens the database and builds the server with all its parts; the caller listens. */
+export async function buildParley(config: Config, logger: Logger): Promise<Parley> {
+  const database = await connectDatabase({
+    databaseUrl: config.database.url,
+    pgliteDir: config.database.pgliteDir,
+    poolSize: config.database.poolSize,
+  });
+  const writer = new EventWriter({
+    db: database.db,
+    logger,
+    flushIntervalMs: config.database.flushIntervalMs,
+  });
+  const chatModel = createChatModel(config.llm);
+  const stats = {
+    activeSessions: () => registry.activeSessions,
+    connectedSockets: () => registry.connectedSockets,
+  };
+  const registry: SessionRegistry = new SessionRegistry(
+    {
+      db: database.db,
+      writer,
+      chatModel,
+      llm: config.llm,
+      tools: builtinTools,
+      stats,
+      logger,
+      instructions: config.llm.instructions ?? defaultInstructions,
+      maxQueuedMessages: config.limits.maxQueuedMessages,
+      maxMessageBytes: config.limits.maxMessageBytes,
+    },
+    { graceMs: config.sessionEndGraceMs },
+  );
+  const app = await createServer({ config, database, registry, chatModel, logger });
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    database,
+    writer,
+    registry,
+    chatModel,
+    close() {
+      closing ??= (async () => {
+        await registry.shutdown({ timeoutMs: config.shutdownTimeoutMs });
+        await app.close();
+        await writer.close();
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,205 @@
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Database } from './connect.ts';
+import { sessionEvents, sessions } from './schema.ts';
+import type { StoredEvent } from '../chat/history.ts';
+
+interface PendingEvent extends StoredEvent {
+  sessionId: string;
+}
+
+interface CounterDelta {
+  messages: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface EventWriterOptions {
+  db: Database;
+  logger: Logger;
+  /** Longest time an event waits before it is written. */
+  flushIntervalMs: number;
+  /** A batch this large is written at once instead of waiting for the interval. */
+  maxBatch?: number;
+}
+
+/**
+ * Writes session events in batches, off the token path. Events are written in the order they
+ * were enqueued (so per-session `seq` order holds), one multi-row INSERT per batch, together
+ * with the session counters they change. A failed batch is retried, not dropped: accepted
+ * events survive a database hiccup as long as the process lives.
+ */
+export class EventWriter {
+  readonly #db: Database;
+  readonly #logger: Logger;
+  readonly #flushIntervalMs: number;
+  readonly #maxBatch: number;
+  #queue: PendingEvent[] = [];
+  #counters = new Map<string, CounterDelta>();
+  #timer: NodeJS.Timeout | undefined;
+  #writing: Promise<void> | undefined;
+  #failures = 0;
+  #closed = false;
+  /** Figures for the benchmark and /ready: batches written, rows written, last batch size. */
+  readonly stats = { batches: 0, rows: 0, lastBatchSize: 0, maxLagMs: 0, failures: 0 };
+  #oldestEnqueuedAt = 0;
+
+  constructor({ db, logger, flushIntervalMs, maxBatch = 1_000 }: EventWriterOptions) {
+    this.#db = db;
+    this.#logger = logger;
+    this.#flushIntervalMs = flushIntervalMs;
+    this.#maxBatch = maxBatch;
+  }
+
+  /** Queues one event for writing; returns at once. */
+  enqueue(sessionId: string, event: StoredEvent): void {
+    if (this.#closed) throw new Error('EventWriter is closed');
+    if (this.#queue.length === 0) this.#oldestEnqueuedAt = performance.now();
+    this.#queue.push({ sessionId, ...event });
+    if (this.#queue.length >= this.#maxBatch) this.#kick();
+    else this.#schedule();
+  }
+
+  /** Adds to a session's message and token totals, written with the next batch. */
+  count(sessionId: string, delta: Partial<CounterDelta>): void {
+    const current = this.#counters.get(sessionId) ?? { messages: 0, inputTokens: 0, outputTokens: 0 };
+    current.messages += delta.messages ?? 0;
+    current.inputTokens += delta.inputTokens ?? 0;
+    current.outputTokens += delta.outputTokens ?? 0;
+    this.#counters.set(sessionId, current);
+    this.#schedule();
+  }
+
+  /** Events waiting to be written. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Resolves once everything enqueued so far is written (retrying failures meanwhile). */
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#counters.size > 0 || this.#writing) {
+      if (this.#writing) {
+        await this.#writing;
+        continue;
+      }
+      this.#clearTimer();
+      this.#writing = this.#writeBatch()
+        .catch(() => new Promise<void>((resolve) => setTimeout(resolve, this.#retryDelay())))
+        .finally(() => {
+          this.#writing = undefined;
+        });
+    }
+  }
+
+  /** Writes what is left and refuses new events. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+    this.#clearTimer();
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#writing) return;
+    const delay = this.#failures === 0 ? this.#flushIntervalMs : this.#retryDelay();
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#kick();
+    }, delay);
+  }
+
+  #retryDelay(): number {
+    return Math.min(5_000, 100 * 2 ** this.#failures);
+  }
+
+  #kick(): void {
+    if (this.#writing) return;
+    this.#clearTimer();
+    this.#writing = this.#writeBatch()
+      .catch(() => {})
+      .finally(() => {
+        this.#writing = undefined;
+        if (this.#queue.length > 0 || this.#counters.size > 0) {
+          if (this.#queue.length >= this.#maxBatch && this.#failures === 0) this.#kick();
+          else this.#schedule();
+        }
+      });
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #writeBatch(): Promise<void> {
+    const batch = this.#queue.slice(0, this.#maxBatch);
+    const counters = this.#counters;
+    this.#counters = new Map();
+    const lagMs = batch.length > 0 ? performance.now() - this.#oldestEnqueuedAt : 0;
+    try {
+      await this.#db.transaction(async (tx) => {
+        if (batch.length > 0) {
+          await tx
+            .insert(sessionEvents)
+            .values(
+              batch.map((event) => ({
+                sessionId: event.sessionId,
+                seq: event.seq,
+                eventType: event.eventType,
+                content: event.content,
+                metadata: event.metadata,
+              })),
+            )
+            // A batch retried after a lost acknowledgement must not fail on its own rows.
+            .onConflictDoNothing({ target: [sessionEvents.sessionId, sessionEvents.seq] });
+        }
+        for (const [sessionId, delta] of counters) {
+          await tx
+            .update(sessions)
+            .set({
+              messageCount: sql`${sessions.messageCount} + ${delta.messages}`,
+              inputTokens: sql`${sessions.inputTokens} + ${delta.inputTokens}`,
+              outputTokens: sql`${sessions.outputTokens} + ${delta.outputTokens}`,
+              updatedAt: sql`now()`,
+            })
+            .where(sql`${sessions.sessionId} = ${sessionId}`);
+        }
+      });
+      this.#queue.splice(0, batch.length);
+      if (this.#queue.length > 0) this.#oldestEnqueuedAt = performance.now();
+      this.#failures = 0;
+      this.stats.batches += 1;
+      this.stats.rows += batch.length;
+      this.stats.lastBatchSize = batch.length;
+      this.stats.maxLagMs = Math.max(this.stats.maxLagMs, lagMs);
+    } catch (error) {
+      // Put the counters back; the events never left the queue.
+      for (const [sessionId, delta] of counters) this.count(sessionId, delta);
+      this.#failures += 1;
+      this.stats.failures += 1;
+      this.#logger.error({ err: error, rows: batch.length, attempt: this.#failures }, 'event batch write failed; will retry');
+      if (this.#failures >= 5) this.#dropOrphans(batch);
+      throw error;
+    }
+  }
+
+  /**
+   * After repeated failures, events of sessions that no longer exist (deleted while their
+   * events waited) would block the queue forever; they are the only ones let go.
+   */
+  #dropOrphans(batch: PendingEvent[]): void {
+    const sessionIds = [...new Set(batch.map((event) => event.sessionId))];
+    void this.#db
+      .select({ id: sessions.sessionId })
+      .from(sessions)
+      .where(sql`${sessions.sessionId} = any(${sessionIds}::uuid[])`)
+      .then((rows) => {
+        const alive = new Set(rows.map((row) => row.id));
+        const before = this.#queue.length;
+        this.#queue = this.#queue.filter((event) => alive.has(event.sessionId));
+        if (this.#queue.length < before) {
+          this.#logger.warn({ dropped: before - this.#queue.length }, 'dropped events of deleted sessions');
+        }
+      })
+      .catch(() => {});
+  }
+}

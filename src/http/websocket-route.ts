@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { CloseCode, ErrorCode } from '../protocol/index.ts';
+import { parseInbound, RateLimiter } from '../sessions/inbound.ts';
+import type { LiveSession } from '../sessions/live-session.ts';
+import type { SessionRegistry } from '../sessions/registry.ts';
+import type { Connection } from '../sessions/transport.ts';
+
+export interface WebSocketRouteOptions {
+  registry: SessionRegistry;
+  ratePerSecond: number;
+  rateBurst: number;
+}
+
+const UserId = z.string().regex(/^[A-Za-z0-9_.@:-]{1,128}$/);
+const Query = z.object({ user_id: UserId.default('anonymous') });
+/** After this many rejected frames in a row the client is not listening; it is disconnected. */
+const MAX_REJECTED_IN_A_ROW = 50;
+
+/** `GET /ws/session/:sessionId?user_id=…` and `GET /ws/session` (a new session). */
+export function websocketRoutes(app: FastifyInstance, options: WebSocketRouteOptions): void {
+  const handler = (socket: WebSocket, sessionId: string | undefined, query: unknown) =>
+    handleSocket(socket, sessionId, query, options);
+  app.get('/ws/session', { websocket: true }, function newSession(socket, request) {
+    handler(socket, randomUUID(), request.query);
+  });
+  app.get<{ Params: { sessionId: string } }>(
+    '/ws/session/:sessionId',
+    { websocket: true },
+    function existingSession(socket, request) {
+      handler(socket, request.params.sessionId, request.query);
+    },
+  );
+}
+
+function handleSocket(
+  socket: WebSocket,
+  sessionId: string | undefined,
+  rawQuery: unknown,
+  { registry, ratePerSecond, rateBurst }: WebSocketRouteOptions,
+): void {
+  const parsedId = z.uuid().safeParse(sessionId);
+  if (!parsedId.success) {
+    socket.close(CloseCode.badRequest, 'session id must be a UUID');
+    return;
+  }
+  const query = Query.safeParse(rawQuery);
+  if (!query.success) {
+    socket.close(CloseCode.badRequest, 'user_id must be 1-128 characters of A-Z a-z 0-9 _ . @ : -');
+    return;
+  }
+  const connection: Connection = {
+    id: randomUUID(),
+    send(frame) {
+      if (socket.readyState === socket.OPEN) socket.send(frame);
+    },
+    close(code, reason) {
+      socket.close(code, reason);
+    },
+  };
+  const limiter = new RateLimiter({ perSecond: ratePerSecond, burst: rateBurst });
+  let session: LiveSession | undefined;
+  let closed = false;
+  let rejectedInARow = 0;
+  // Frames that arrive while the session is being opened wait for it, in order.
+  const early: { data: Buffer; isBinary: boolean }[] = [];
+
+  const receive = (target: LiveSession, data: Buffer, isBinary: boolean) => {
+    if (!limiter.tryTake()) {
+      rejectedInARow += 1;
+      if (rejectedInARow > MAX_REJECTED_IN_A_ROW) {
+        socket.close(CloseCode.rateLimited, 'too many frames');
+        return;
+      }
+      target.sendError(connection, ErrorCode.rateLimited, 'Too many frames; slow down.');
+      return;
+    }
+    const result = parseInbound(data, isBinary);
+    if (!result.ok) {
+      rejectedInARow += 1;
+      target.sendError(connection, result.error.code, result.error.message);
+      return;
+    }
+    rejectedInARow = 0;
+    target.handle(connection, result.frame);
+  };
+
+  socket.on('message', (data: Buffer, isBinary: boolean) => {
+    if (session) receive(session, data, isBinary);
+    else early.push({ data, isBinary });
+  });
+  socket.on('close', () => {
+    closed = true;
+    if (session) registry.detach(session, connection);
+  });
+  socket.on('error', () => {
+    // 'close' follows; ws already answered protocol violations (e.g. 1009 for an oversized frame).
+  });
+
+  registry
+    .attach({ sessionId: parsedId.data, userId: query.data.user_id, connection })
+    .then((result) => {
+      if (result === 'forbidden') {
+        socket.close(CloseCode.forbidden, 'this session belongs to another user');
+        return;
+      }
+      if (result === 'closed') {
+        socket.close(CloseCode.goingAway, 'server is shutting down');
+        return;
+      }
+      session = result;
+      if (closed) {
+        registry.detach(result, connection);
+        return;
+      }
+      for (const frame of early.splice(0)) receive(result, frame.data, frame.isBinary);
+    })
+    .catch(() => {
+      socket.close(CloseCode.internalError, 'could not open the session');
+    });
+}

@@ -1,0 +1,57 @@
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { DatabaseHandle } from './db/connect.ts';
+import type { SessionRegistry } from './sessions/registry.ts';
+import { websocketRoutes } from './http/websocket-route.ts';
+import type { ChatModel } from './chat/models.ts';
+
+export interface ServerDeps {
+  config: Config;
+  database: DatabaseHandle;
+  registry: SessionRegistry;
+  chatModel: ChatModel;
+  logger: Logger;
+}
+
+/** Builds the HTTP and WebSocket app. It does not listen; `main.ts` (or a test) does. */
+export async function createServer({
+  config,
+  database,
+  registry,
+  chatModel,
+  logger,
+}: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true });
+  await app.register(websocket, {
+    options: { maxPayload: config.limits.maxFrameBytes },
+  });
+
+  app.get('/health', async function health() {
+    return { status: 'ok' };
+  });
+
+  app.get('/ready', async function ready(_request, reply) {
+    try {
+      await database.ping();
+      return {
+        status: 'ready',
+        database: database.kind,
+        provider: chatModel.provider,
+        model: chatModel.modelId,
+        demo: chatModel.demo,
+        active_sessions: registry.activeSessions,
+      };
+    } catch (error) {
+      return reply.code(503).send({ status: 'unavailable', error: (error as Error).message });
+    }
+  });
+
+  websocketRoutes(app, {
+    registry,
+    ratePerSecond: config.limits.ratePerSecond,
+    rateBurst: config.limits.rateBurst,
+  });
+  return app;
+}

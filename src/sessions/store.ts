@@ -1,0 +1,111 @@
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { Database } from '../db/connect.ts';
+import { sessionEvents, sessions } from '../db/schema.ts';
+import type { StoredEvent } from '../chat/history.ts';
+
+/** A block of seq numbers this process may hand out: `start` to `end`, inclusive. */
+export interface SeqBlock {
+  start: number;
+  end: number;
+}
+
+export type OpenResult =
+  | { status: 'opened'; resumed: boolean; block: SeqBlock }
+  | { status: 'forbidden' };
+
+/**
+ * Creates the session, or reopens it for the same user, and reserves the first block of seq
+ * numbers above anything ever reserved for it, all in one statement.
+ */
+export async function openSessionRow(
+  db: Database,
+  input: { sessionId: string; userId: string; provider: string; model: string; seqBlock: number },
+): Promise<OpenResult> {
+  const rows = await db
+    .insert(sessions)
+    .values({
+      sessionId: input.sessionId,
+      userId: input.userId,
+      provider: input.provider,
+      model: input.model,
+      seqReserved: input.seqBlock,
+    })
+    .onConflictDoUpdate({
+      target: sessions.sessionId,
+      set: {
+        seqReserved: sql`${sessions.seqReserved} + ${input.seqBlock}`,
+        activatedAt: sql`case when ${sessions.status} = 'ended' then now() else ${sessions.activatedAt} end`,
+        status: 'active',
+        endedAt: null,
+        provider: input.provider,
+        model: input.model,
+        updatedAt: sql`now()`,
+      },
+      // Another user's session is left untouched and returns no row.
+      setWhere: eq(sessions.userId, input.userId),
+    })
+    .returning({ seqReserved: sessions.seqReserved, inserted: sql<boolean>`(xmax = 0)` });
+  const row = rows[0];
+  if (!row) return { status: 'forbidden' };
+  const end = row.seqReserved;
+  return {
+    status: 'opened',
+    resumed: !row.inserted,
+    block: { start: end - input.seqBlock + 1, end },
+  };
+}
+
+/** Reserves the next `size` seq numbers of a live session. */
+export async function reserveSeqBlock(db: Database, sessionId: string, size: number): Promise<SeqBlock> {
+  const rows = await db
+    .update(sessions)
+    .set({ seqReserved: sql`${sessions.seqReserved} + ${size}` })
+    .where(eq(sessions.sessionId, sessionId))
+    .returning({ seqReserved: sessions.seqReserved });
+  const end = rows[0]?.seqReserved;
+  if (end === undefined) throw new Error(`session ${sessionId} no longer exists`);
+  return { start: end - size + 1, end };
+}
+
+const transcriptTypes = [
+  'user_message',
+  'response_started',
+  'assistant_message',
+  'response_cancelled',
+  'response_failed',
+  'tool_call',
+  'tool_result',
+];
+
+/** The newest `limit` events that make up what the model remembers, in seq order. */
+export async function loadTranscriptEvents(
+  db: Database,
+  sessionId: string,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const rows = await db
+    .select({
+      seq: sessionEvents.seq,
+      eventType: sessionEvents.eventType,
+      content: sessionEvents.content,
+      metadata: sessionEvents.metadata,
+    })
+    .from(sessionEvents)
+    .where(and(eq(sessionEvents.sessionId, sessionId), inArray(sessionEvents.eventType, transcriptTypes)))
+    .orderBy(desc(sessionEvents.seq))
+    .limit(limit);
+  return rows.reverse();
+}
+
+/** Marks the session ended and adds the time since it was last activated to its duration. */
+export async function endSessionRow(db: Database, sessionId: string): Promise<void> {
+  await db
+    .update(sessions)
+    .set({
+      status: 'ended',
+      endedAt: sql`now()`,
+      durationSeconds: sql`${sessions.durationSeconds} + greatest(0, extract(epoch from now() - ${sessions.activatedAt}))`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(sessions.sessionId, sessionId), eq(sessions.status, 'active')));
+}
