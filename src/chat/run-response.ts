@@ -146,7 +146,8 @@ export function describeUpstreamError(error: unknown): ErrorBody {
       message: `The model provider answered HTTP ${status}${tried}: ${truncate(last.message)}`,
     };
   }
-  const message = errorMessage(last);
+  const cause = last instanceof Error && last.cause !== undefined ? ` (${errorMessage(last.cause)})` : '';
+  const message = `${errorMessage(last)}${cause}`;
   if (/fetch failed|ECONNREFUSED|ECONNRESET|socket|terminated|network/i.test(message)) {
     return {
       code: ErrorCode.upstreamUnavailable,
