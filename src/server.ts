@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/connect.ts';
@@ -23,7 +23,11 @@ export async function createServer({
   chatModel,
   logger,
 }: ServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // A WebSocket session logs its own lifecycle; per-request lines would only add noise.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   await app.register(websocket, {
     options: { maxPayload: config.limits.maxFrameBytes },
   });
