@@ -6,12 +6,14 @@ import type { DatabaseHandle } from './db/connect.ts';
 import type { SessionRegistry } from './sessions/registry.ts';
 import { websocketRoutes } from './http/websocket-route.ts';
 import type { ChatModel } from './chat/models.ts';
+import type { SummaryQueue } from './jobs/types.ts';
 
 export interface ServerDeps {
   config: Config;
   database: DatabaseHandle;
   registry: SessionRegistry;
   chatModel: ChatModel;
+  summaries: SummaryQueue;
   logger: Logger;
 }
 

@@ -33,6 +33,23 @@ export const sessions = pgTable('sessions', {
   summary: text('summary'),
   metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  topics: jsonb('topics').$type<string[]>(),
+  toolsUsed: jsonb('tools_used').$type<string[]>(),
+  summaryStatus: text('summary_status', { enum: ['pending', 'done', 'failed'] }),
+  summaryError: text('summary_error'),
+  summaryAttempts: integer('summary_attempts').notNull().default(0),
+  summaryModel: text('summary_model'),
+  summarizedAt: timestamp('summarized_at', { withTimezone: true }),
+  summaryJobId: text('summary_job_id'),
+  instanceId: uuid('instance_id'),
+});
+
+export const instances = pgTable('instances', {
+  instanceId: uuid('instance_id').primaryKey(),
+  hostname: text('hostname').notNull(),
+  pid: integer('pid').notNull(),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 export const sessionEvents = pgTable(
