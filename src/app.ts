@@ -7,6 +7,9 @@ import { createChatModel, type ChatModel } from './chat/models.ts';
 import { SessionRegistry } from './sessions/registry.ts';
 import { createServer } from './server.ts';
 import { builtinTools } from './tools/index.ts';
+import { randomUUID } from 'node:crypto';
+import { Jobs } from './jobs/queue.ts';
+import { endSessionAndEnqueue, InstanceLease } from './jobs/session-lifecycle.ts';
 
 export const defaultInstructions = [
   'You are the assistant of Parley, a realtime conversation service.',
@@ -22,6 +25,9 @@ export interface Parley {
   writer: EventWriter;
   registry: SessionRegistry;
   chatModel: ChatModel;
+  jobs: Jobs;
+  lease: InstanceLease;
+  instanceId: string;
   /** Graceful stop: finish or cancel responses, end sessions, write everything, close all. */
   close(): Promise<void>;
 }
@@ -39,6 +45,35 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
     flushIntervalMs: config.database.flushIntervalMs,
   });
   const chatModel = createChatModel(config.llm);
+  const instanceId = randomUUID();
+  const jobs = await Jobs.start({
+    database,
+    config,
+    chatModel,
+    logger,
+    onSummary: (userId, result) =>
+      registry.notifyUser(userId, {
+        type: 'session.summary',
+        summarized_session_id: result.sessionId,
+        summary_status: result.status,
+        title: result.status === 'done' ? result.summary.title : null,
+        summary: result.status === 'done' ? result.summary.summary : null,
+        topics: result.status === 'done' ? result.summary.topics : [],
+        tools_used: result.status === 'done' ? result.summary.tools_used : [],
+        error: result.status === 'failed' ? result.error : null,
+      }),
+  });
+  const enqueue = jobs.enqueueSummary.bind(jobs);
+  const lease = new InstanceLease({
+    db: database.db,
+    instanceId,
+    heartbeatMs: config.instances.heartbeatMs,
+    leaseMs: config.instances.leaseMs,
+    soleOwner: database.kind === 'pglite',
+    enqueue,
+    logger,
+  });
+  await lease.start();
   const stats = {
     activeSessions: () => registry.activeSessions,
     connectedSockets: () => registry.connectedSockets,
@@ -55,10 +90,12 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
       instructions: config.llm.instructions ?? defaultInstructions,
       maxQueuedMessages: config.limits.maxQueuedMessages,
       maxMessageBytes: config.limits.maxMessageBytes,
+      instanceId,
+      endSession: (sessionId) => endSessionAndEnqueue({ db: database.db, sessionId, enqueue }),
     },
     { graceMs: config.sessionEndGraceMs },
   );
-  const app = await createServer({ config, database, registry, chatModel, logger });
+  const app = await createServer({ config, database, registry, chatModel, summaries: jobs, logger });
 
   let closing: Promise<void> | undefined;
   return {
@@ -67,11 +104,16 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
     writer,
     registry,
     chatModel,
+    jobs,
+    lease,
+    instanceId,
     close() {
       closing ??= (async () => {
         await registry.shutdown({ timeoutMs: config.shutdownTimeoutMs });
         await app.close();
+        await lease.stop();
         await writer.close();
+        await jobs.stop();
         await database.close();
       })();
       return closing;

@@ -59,6 +59,17 @@ const EnvSchema = z.object({
   MAX_QUEUED_MESSAGES: int(20, { min: 1 }),
   /** How long a session with no socket stays open before it ends (0 = at once). */
   SESSION_END_GRACE_MS: int(5_000),
+  /** Summaries: how long one attempt may take, how often it is retried, and its input budget. */
+  SUMMARY_TIMEOUT_SECONDS: int(120, { min: 5, max: 3_600 }),
+  SUMMARY_RETRY_LIMIT: int(3, { max: 20 }),
+  SUMMARY_RETRY_DELAY_SECONDS: int(5, { max: 3_600 }),
+  SUMMARY_INPUT_TOKENS: int(6_000, { min: 200 }),
+  /** Job queue housekeeping (pg-boss): poll and supervision intervals. */
+  JOB_POLL_INTERVAL_SECONDS: int(2, { min: 1, max: 600 }),
+  JOB_SUPERVISE_INTERVAL_SECONDS: int(60, { min: 1, max: 3_600 }),
+  /** Crash recovery: each process writes a heartbeat; one silent past the lease is dead. */
+  INSTANCE_HEARTBEAT_MS: int(10_000, { min: 100 }),
+  INSTANCE_LEASE_MS: int(30_000, { min: 300 }),
   SHUTDOWN_TIMEOUT_MS: int(10_000),
 });
 
@@ -97,6 +108,15 @@ export interface Config {
   };
   sessionEndGraceMs: number;
   shutdownTimeoutMs: number;
+  summaries: {
+    timeoutSeconds: number;
+    retryLimit: number;
+    retryDelaySeconds: number;
+    inputTokens: number;
+    pollIntervalSeconds: number;
+    superviseIntervalSeconds: number;
+  };
+  instances: { heartbeatMs: number; leaseMs: number };
 }
 
 /**
@@ -159,6 +179,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     sessionEndGraceMs: e.SESSION_END_GRACE_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    summaries: {
+      timeoutSeconds: e.SUMMARY_TIMEOUT_SECONDS,
+      retryLimit: e.SUMMARY_RETRY_LIMIT,
+      retryDelaySeconds: e.SUMMARY_RETRY_DELAY_SECONDS,
+      inputTokens: e.SUMMARY_INPUT_TOKENS,
+      pollIntervalSeconds: e.JOB_POLL_INTERVAL_SECONDS,
+      superviseIntervalSeconds: e.JOB_SUPERVISE_INTERVAL_SECONDS,
+    },
+    instances: { heartbeatMs: e.INSTANCE_HEARTBEAT_MS, leaseMs: e.INSTANCE_LEASE_MS },
   };
 }
 

@@ -1,10 +1,14 @@
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/connect.ts';
 import type { SessionRegistry } from './sessions/registry.ts';
 import { websocketRoutes } from './http/websocket-route.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { registerProblemHandlers } from './http/problem.ts';
+import { sessionsRoutes } from './http/sessions-routes.ts';
 import type { ChatModel } from './chat/models.ts';
 import type { SummaryQueue } from './jobs/types.ts';
 
@@ -23,6 +27,7 @@ export async function createServer({
   database,
   registry,
   chatModel,
+  summaries,
   logger,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -30,6 +35,11 @@ export async function createServer({
     // A WebSocket session logs its own lifecycle; per-request lines would only add noise.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // Route schemas are zod: requests are parsed and responses encoded with them.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerProblemHandlers(app);
+  await registerOpenApi(app);
   await app.register(websocket, {
     options: { maxPayload: config.limits.maxFrameBytes },
   });
@@ -59,5 +69,6 @@ export async function createServer({
     ratePerSecond: config.limits.ratePerSecond,
     rateBurst: config.limits.rateBurst,
   });
+  sessionsRoutes(app, { db: database.db, summaries });
   return app;
 }

@@ -260,7 +260,7 @@ describe('built replies', () => {
 
   it('answers a non-streaming request with a chat.completion holding the JSON text', async () => {
     const summary = { title: 'Weather talk', topics: ['Berlin', 'rain'] };
-    upstream.enqueue(json(summary));
+    upstream.enqueueGenerate(json(summary));
 
     const result = await generateText({ model: openAiModel(), prompt: 'Summarize', maxRetries: 0 });
 

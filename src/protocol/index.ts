@@ -158,6 +158,21 @@ export const ErrorEvent = z.object({
   message: z.string(),
 });
 export const PongEvent = z.object({ type: z.literal('pong'), ...envelope });
+/**
+ * A session of this user has been summarized (or its summary failed). Sent to every live
+ * socket of the user, e.g. another tab, with that socket's own session_id and seq.
+ */
+export const SessionSummaryEvent = z.object({
+  type: z.literal('session.summary'),
+  ...envelope,
+  summarized_session_id: z.string(),
+  summary_status: z.enum(['done', 'failed']),
+  title: z.string().nullable(),
+  summary: z.string().nullable(),
+  topics: z.array(z.string()),
+  tools_used: z.array(z.string()),
+  error: z.string().nullable(),
+});
 
 export const ServerEvent = z.discriminatedUnion('type', [
   SessionReadyEvent,
@@ -171,6 +186,7 @@ export const ServerEvent = z.discriminatedUnion('type', [
   ResponseFailedEvent,
   ErrorEvent,
   PongEvent,
+  SessionSummaryEvent,
 ]);
 export type ServerEvent = z.infer<typeof ServerEvent>;
 export type ServerEventType = ServerEvent['type'];

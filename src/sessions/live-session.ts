@@ -18,7 +18,7 @@ import {
 } from '../protocol/index.ts';
 import type { ParleyTool, ServerStats } from '../tools/types.ts';
 import { SeqCounter } from './seq-counter.ts';
-import { endSessionRow, loadTranscriptEvents, openSessionRow, reserveSeqBlock } from './store.ts';
+import { loadTranscriptEvents, openSessionRow, reserveSeqBlock } from './store.ts';
 import type { Connection } from './transport.ts';
 
 /** Everything a live session needs from the rest of the server. */
@@ -33,6 +33,10 @@ export interface SessionDeps {
   instructions: string;
   maxQueuedMessages: number;
   maxMessageBytes: number;
+  /** This server process, recorded on the sessions it holds open. */
+  instanceId: string;
+  /** Marks the session ended and queues its summary (one transaction). */
+  endSession(sessionId: string): Promise<unknown>;
 }
 
 const SEQ_BLOCK = 1_000;
@@ -95,6 +99,7 @@ export class LiveSession {
       provider: deps.chatModel.provider,
       model: deps.chatModel.modelId,
       seqBlock: SEQ_BLOCK,
+      instanceId: deps.instanceId,
     });
     if (opened.status === 'forbidden') return 'forbidden';
     const events = opened.resumed
@@ -172,6 +177,11 @@ export class LiveSession {
     }
   }
 
+  /** Sends an event to every socket of the session without storing it. */
+  broadcast(body: EventBody): void {
+    this.#emit(body);
+  }
+
   /** Sends an `error` event to one connection (protocol errors are not stored). */
   sendError(connection: Connection, code: string, message: string): void {
     this.#emit({ type: 'error', code, message }, { target: connection });
@@ -195,7 +205,7 @@ export class LiveSession {
       await this.#seq.available();
       this.#drainOutbox();
       await this.#deps.writer.flush();
-      await endSessionRow(this.#deps.db, this.id);
+      await this.#deps.endSession(this.id);
     })();
     return this.#ending;
   }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { LiveSession, type SessionDeps } from './live-session.ts';
 import type { Connection } from './transport.ts';
+import type { EventBody } from '../protocol/index.ts';
 
 /**
  * The live sessions of this process. Opening a session twice at once yields one LiveSession;
@@ -66,6 +67,13 @@ export class SessionRegistry {
     if (session.userId !== userId) return 'forbidden';
     session.attach(connection);
     return session;
+  }
+
+  /** Sends an event to every live socket of a user (e.g. a summary ready for another tab). */
+  notifyUser(userId: string, body: EventBody): void {
+    for (const session of this.#live.values()) {
+      if (session.userId === userId && !session.ending) session.broadcast(body);
+    }
   }
 
   /** Removes a connection; the session ends once no socket is left after the grace period. */

@@ -19,7 +19,14 @@ export type OpenResult =
  */
 export async function openSessionRow(
   db: Database,
-  input: { sessionId: string; userId: string; provider: string; model: string; seqBlock: number },
+  input: {
+    sessionId: string;
+    userId: string;
+    provider: string;
+    model: string;
+    seqBlock: number;
+    instanceId: string;
+  },
 ): Promise<OpenResult> {
   const rows = await db
     .insert(sessions)
@@ -29,6 +36,7 @@ export async function openSessionRow(
       provider: input.provider,
       model: input.model,
       seqReserved: input.seqBlock,
+      instanceId: input.instanceId,
     })
     .onConflictDoUpdate({
       target: sessions.sessionId,
@@ -39,6 +47,7 @@ export async function openSessionRow(
         endedAt: null,
         provider: input.provider,
         model: input.model,
+        instanceId: input.instanceId,
         updatedAt: sql`now()`,
       },
       // Another user's session is left untouched and returns no row.
@@ -95,17 +104,4 @@ export async function loadTranscriptEvents(
     .orderBy(desc(sessionEvents.seq))
     .limit(limit);
   return rows.reverse();
-}
-
-/** Marks the session ended and adds the time since it was last activated to its duration. */
-export async function endSessionRow(db: Database, sessionId: string): Promise<void> {
-  await db
-    .update(sessions)
-    .set({
-      status: 'ended',
-      endedAt: sql`now()`,
-      durationSeconds: sql`${sessions.durationSeconds} + greatest(0, extract(epoch from now() - ${sessions.activatedAt}))`,
-      updatedAt: sql`now()`,
-    })
-    .where(and(eq(sessions.sessionId, sessionId), eq(sessions.status, 'active')));
 }

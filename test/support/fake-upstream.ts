@@ -171,8 +171,13 @@ export interface FakeUpstream {
   readonly openConnections: number;
   /** Requests whose client closed the connection before the response finished. */
   readonly aborted: number;
-  /** Queues replies; each incoming request takes the oldest one. */
+  /** Queues replies; each incoming streaming request takes the oldest one. */
   enqueue(...replies: FakeReply[]): void;
+  /**
+   * Queues replies for non-streaming requests (`stream` not true), such as session summaries,
+   * which have their own queue so a background summary never takes a reply meant for a chat.
+   */
+  enqueueGenerate(...replies: FakeReply[]): void;
   /** Resolves with the `count`-th request (1-based, counted since start) once it has arrived. */
   waitForRequest(count?: number, options?: { timeoutMs?: number }): Promise<UpstreamRequest>;
   /** Resolves with the `count`-th aborted request once `aborted` has reached `count`. */
@@ -196,10 +201,20 @@ interface Exchange {
 }
 
 /** Starts the fake upstream on 127.0.0.1 with a free port. */
+/** What non-streaming requests get when nothing is queued for them: a summary-shaped JSON. */
+export const defaultGenerateValue = {
+  summary: 'A conversation summarized by the fake upstream.',
+  title: 'Fake summary',
+  topics: ['testing'],
+  tools_used: [],
+};
+
 export async function startFakeUpstream({
   defaultReply = text(defaultText),
-}: { defaultReply?: FakeReply } = {}): Promise<FakeUpstream> {
+  defaultGenerateReply = json(defaultGenerateValue),
+}: { defaultReply?: FakeReply; defaultGenerateReply?: FakeReply } = {}): Promise<FakeUpstream> {
   const queue: FakeReply[] = [];
+  const generateQueue: FakeReply[] = [];
   const requests: UpstreamRequest[] = [];
   const abortedRequests: UpstreamRequest[] = [];
   const sockets = new Set<Socket>();
@@ -282,7 +297,10 @@ export async function startFakeUpstream({
     });
     notifyWaiters();
 
-    const reply = queue.shift() ?? defaultReply;
+    const reply =
+      request.body.stream === true
+        ? (queue.shift() ?? defaultReply)
+        : (generateQueue.shift() ?? defaultGenerateReply);
     const exchange: Exchange = {
       request,
       dialect,
@@ -337,6 +355,9 @@ export async function startFakeUpstream({
     },
     enqueue(...replies) {
       queue.push(...replies);
+    },
+    enqueueGenerate(...replies) {
+      generateQueue.push(...replies);
     },
     waitForRequest(count = 1, { timeoutMs = 5_000 } = {}) {
       return waitFor(
