@@ -95,7 +95,11 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     const path = request.url.split('?', 1)[0];
     return sendProblem(
       reply,
-      problem({ status: 404, code: 'not_found', detail: `No route for ${request.method} ${path}.` }),
+      problem({
+        status: 404,
+        code: 'not_found',
+        detail: `No route for ${request.method} ${path}.`,
+      }),
     );
   });
 }
@@ -129,10 +133,18 @@ function toProblem(error: FastifyError, request: FastifyRequest): Problem {
   const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 400 && status < 500) {
     // Fastify's own client errors (malformed JSON, unsupported media type, …) say what is wrong.
-    return problem({ status, code: clientErrorCodes[status] ?? 'invalid_request', detail: error.message });
+    return problem({
+      status,
+      code: clientErrorCodes[status] ?? 'invalid_request',
+      detail: error.message,
+    });
   }
   request.log.error({ err: error }, 'request failed');
-  return problem({ status: 500, code: 'internal_error', detail: 'The server failed to handle this request.' });
+  return problem({
+    status: 500,
+    code: 'internal_error',
+    detail: 'The server failed to handle this request.',
+  });
 }
 
 const contextNames: Record<string, string> = {
@@ -144,7 +156,8 @@ const contextNames: Record<string, string> = {
 
 /** One `{ field, message }` per failed check: `query.limit`, `params.id`, `body.items.0.name`. */
 function validationErrors(error: FastifyError): FieldError[] {
-  const context = contextNames[error.validationContext ?? ''] ?? error.validationContext ?? 'request';
+  const context =
+    contextNames[error.validationContext ?? ''] ?? error.validationContext ?? 'request';
   return (error.validation ?? []).map((issue) => {
     const segments = issue.instancePath.split('/').filter((segment) => segment !== '');
     // JSON-schema validators report a missing property on the parent object.

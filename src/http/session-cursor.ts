@@ -11,10 +11,7 @@ export interface SessionCursor {
   sessionId: string;
 }
 
-const CursorPayload = z.tuple([
-  z.iso.datetime(),
-  z.guid(),
-]);
+const CursorPayload = z.tuple([z.iso.datetime(), z.guid()]);
 
 export function encodeCursor({ startedAt, sessionId }: SessionCursor): string {
   return Buffer.from(JSON.stringify([startedAt, sessionId]), 'utf8').toString('base64url');
@@ -41,7 +38,10 @@ export const CursorParameter = z
   .transform((value, context) => {
     const cursor = decodeCursor(value);
     if (cursor === undefined) {
-      context.addIssue({ code: 'custom', message: 'cursor must be a next_cursor this API returned' });
+      context.addIssue({
+        code: 'custom',
+        message: 'cursor must be a next_cursor this API returned',
+      });
       return z.NEVER;
     }
     return cursor;

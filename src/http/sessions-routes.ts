@@ -34,7 +34,17 @@ const UserId = z
   .regex(/^[A-Za-z0-9_.@:-]{1,128}$/, 'user_id must be 1-128 characters of A-Z a-z 0-9 _ . @ : -')
   .describe('Whose sessions to show; the same value the WebSocket was opened with');
 
-function boundedInteger({ name, min, max, fallback }: { name: string; min: number; max: number; fallback: number }) {
+function boundedInteger({
+  name,
+  min,
+  max,
+  fallback,
+}: {
+  name: string;
+  min: number;
+  max: number;
+  fallback: number;
+}) {
   const message = `${name} must be an integer from ${min} to ${max}`;
   return z.coerce
     .number({ error: message })
@@ -49,78 +59,98 @@ const SessionParams = z.object({ id: z.uuid('id must be a UUID').describe('The s
 
 const ListQuery = z.object({
   user_id: UserId,
-  limit: boundedInteger({ name: 'limit', min: 1, max: 100, fallback: 20 }),
+  limit: boundedInteger({ name: 'limit', min: 1, max: 100, fallback: 20 }).describe('Page size'),
   cursor: CursorParameter.optional(),
 });
 
 const EventsQuery = z.object({
   user_id: UserId,
-  after_seq: boundedInteger({ name: 'after_seq', min: 0, max: 2_147_483_647, fallback: 0 }).describe(
-    'Only events with a greater seq (the `next_after_seq` of the previous page)',
-  ),
-  limit: boundedInteger({ name: 'limit', min: 1, max: 1000, fallback: 100 }),
+  after_seq: boundedInteger({
+    name: 'after_seq',
+    min: 0,
+    max: 2_147_483_647,
+    fallback: 0,
+  }).describe('Only events with a greater seq (the `next_after_seq` of the previous page)'),
+  limit: boundedInteger({ name: 'limit', min: 1, max: 1000, fallback: 100 }).describe('Page size'),
 });
 
 // ---------------------------------------------------------------- outputs
 
 const Timestamp = z.iso.datetime();
 
-const Session = z.object({
-  session_id: z.guid(),
-  user_id: z.string(),
-  status: z.enum(['active', 'ended']),
-  title: z.string().nullable(),
-  summary: z.string().nullable(),
-  topics: z.array(z.string()).nullable(),
-  tools_used: z.array(z.string()).nullable(),
-  summary_status: z.enum(['pending', 'done', 'failed']).nullable(),
-  summary_error: z.string().nullable(),
-  summary_attempts: z.number().int(),
-  summary_model: z.string().nullable(),
-  summarized_at: Timestamp.nullable(),
-  started_at: Timestamp,
-  ended_at: Timestamp.nullable(),
-  duration_seconds: z.number().describe('Time spent active; counts up while the session is active'),
-  message_count: z.number().int(),
-  input_tokens: z.number().int(),
-  output_tokens: z.number().int(),
-  provider: z.string().nullable(),
-  model: z.string().nullable(),
-});
+const Session = z
+  .object({
+    session_id: z.guid(),
+    user_id: z.string(),
+    status: z.enum(['active', 'ended']),
+    title: z.string().nullable(),
+    summary: z.string().nullable(),
+    topics: z.array(z.string()).nullable(),
+    tools_used: z.array(z.string()).nullable(),
+    summary_status: z.enum(['pending', 'done', 'failed']).nullable(),
+    summary_error: z.string().nullable(),
+    summary_attempts: z.number().int(),
+    summary_model: z.string().nullable(),
+    summarized_at: Timestamp.nullable(),
+    started_at: Timestamp,
+    ended_at: Timestamp.nullable(),
+    duration_seconds: z
+      .number()
+      .describe('Time spent active; counts up while the session is active'),
+    message_count: z.number().int(),
+    input_tokens: z.number().int(),
+    output_tokens: z.number().int(),
+    provider: z.string().nullable(),
+    model: z.string().nullable(),
+  })
+  .describe('A session');
 
 const wireEventTypes = Object.keys(storedEventTypes) as [ServerEventType, ...ServerEventType[]];
 
-const SessionEvent = z.object({
-  seq: z.number().int(),
-  event_type: z.string().describe('The stored type: user_message, assistant_message, tool_call, …'),
-  type: z
-    .enum(wireEventTypes)
-    .nullable()
-    .describe('The WebSocket event it was sent as; null for session_started and session_ended'),
-  content: z.string().nullable(),
-  metadata: z.record(z.string(), z.unknown()),
-  created_at: Timestamp,
-});
+const SessionEvent = z
+  .object({
+    seq: z.number().int(),
+    event_type: z
+      .string()
+      .describe('The stored type: user_message, assistant_message, tool_call, …'),
+    type: z
+      .enum(wireEventTypes)
+      .nullable()
+      .describe('The WebSocket event it was sent as; null for session_started and session_ended'),
+    content: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: Timestamp,
+  })
+  .describe('A stored event');
 
-const SessionPage = z.object({
-  sessions: z.array(Session),
-  next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
-});
+const SessionPage = z
+  .object({
+    sessions: z.array(Session),
+    next_cursor: z
+      .string()
+      .nullable()
+      .describe('Pass as `cursor` for the next page; null on the last'),
+  })
+  .describe('A page of sessions');
 
-const EventPage = z.object({
-  events: z.array(SessionEvent),
-  next_after_seq: z
-    .number()
-    .int()
-    .nullable()
-    .describe('Pass as `after_seq` for the next page; null on the last'),
-});
+const EventPage = z
+  .object({
+    events: z.array(SessionEvent),
+    next_after_seq: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Pass as `after_seq` for the next page; null on the last'),
+  })
+  .describe('A page of stored events');
 
-const SummaryRequested = z.object({
-  session_id: z.guid(),
-  summary_status: z.literal('pending'),
-  job_id: z.string().nullable(),
-});
+const SummaryRequested = z
+  .object({
+    session_id: z.guid(),
+    summary_status: z.literal('pending'),
+    job_id: z.string().nullable(),
+  })
+  .describe('The summary is queued');
 
 // ---------------------------------------------------------------- routes
 
@@ -131,7 +161,10 @@ function sessionNotFound(): AppError {
 const tags = ['sessions'];
 
 /** `GET/DELETE /api/sessions…` and `POST /api/sessions/:id/summarize`. */
-export function sessionsRoutes(app: FastifyInstance, { db, summaries }: SessionsRoutesOptions): void {
+export function sessionsRoutes(
+  app: FastifyInstance,
+  { db, summaries }: SessionsRoutesOptions,
+): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.get(
@@ -139,6 +172,7 @@ export function sessionsRoutes(app: FastifyInstance, { db, summaries }: Sessions
     {
       schema: {
         tags,
+        operationId: 'listSessions',
         summary: "List a user's sessions, newest first",
         querystring: ListQuery,
         response: { 200: SessionPage, ...problemResponses(400) },
@@ -156,6 +190,7 @@ export function sessionsRoutes(app: FastifyInstance, { db, summaries }: Sessions
     {
       schema: {
         tags,
+        operationId: 'getSession',
         summary: 'Get one session',
         params: SessionParams,
         querystring: UserQuery,
@@ -163,7 +198,10 @@ export function sessionsRoutes(app: FastifyInstance, { db, summaries }: Sessions
       },
     },
     async function getSession(request) {
-      const session = await findSession(db, { sessionId: request.params.id, userId: request.query.user_id });
+      const session = await findSession(db, {
+        sessionId: request.params.id,
+        userId: request.query.user_id,
+      });
       if (session === undefined) throw sessionNotFound();
       return session;
     },
@@ -174,6 +212,7 @@ export function sessionsRoutes(app: FastifyInstance, { db, summaries }: Sessions
     {
       schema: {
         tags,
+        operationId: 'listSessionEvents',
         summary: "A session's stored events, in seq order",
         params: SessionParams,
         querystring: EventsQuery,
@@ -194,6 +233,7 @@ export function sessionsRoutes(app: FastifyInstance, { db, summaries }: Sessions
     {
       schema: {
         tags,
+        operationId: 'deleteSession',
         summary: 'Delete a session and its events',
         params: SessionParams,
         querystring: UserQuery,
@@ -209,7 +249,10 @@ export function sessionsRoutes(app: FastifyInstance, { db, summaries }: Sessions
         await summaries.cancelSummary(sessionId);
       } catch (error) {
         // The session is gone either way; a summary job that still runs finds nothing to do.
-        request.log.error({ err: error, sessionId }, 'could not cancel the summary of a deleted session');
+        request.log.error(
+          { err: error, sessionId },
+          'could not cancel the summary of a deleted session',
+        );
       }
       return reply.code(204).send();
     },
@@ -220,6 +263,7 @@ export function sessionsRoutes(app: FastifyInstance, { db, summaries }: Sessions
     {
       schema: {
         tags,
+        operationId: 'summarizeSession',
         summary: 'Summarize an ended session (again)',
         params: SessionParams,
         querystring: UserQuery,
@@ -237,7 +281,9 @@ export function sessionsRoutes(app: FastifyInstance, { db, summaries }: Sessions
         });
       }
       const { jobId } = await summaries.requestSummary(sessionId);
-      return reply.code(202).send({ session_id: sessionId, summary_status: 'pending', job_id: jobId });
+      return reply
+        .code(202)
+        .send({ session_id: sessionId, summary_status: 'pending', job_id: jobId });
     },
   );
 }

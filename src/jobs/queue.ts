@@ -61,7 +61,6 @@ export class Jobs implements SummaryQueue {
       supervise: true,
       superviseIntervalSeconds: config.summaries.superviseIntervalSeconds,
       monitorIntervalSeconds: config.summaries.superviseIntervalSeconds,
-      useListenNotify: true,
     };
     const boss =
       database.kind === 'pglite'
@@ -74,7 +73,6 @@ export class Jobs implements SummaryQueue {
       retryDelay: config.summaries.retryDelaySeconds,
       retryBackoff: true,
       expireInSeconds: config.summaries.timeoutSeconds,
-      notify: true,
     });
     // pg-boss looks a queue up on its own connection the first time it is used. On PGlite (one
     // connection) that lookup would wait behind the transaction that sends the job: warm the
@@ -131,6 +129,8 @@ export class Jobs implements SummaryQueue {
         batchSize: 1,
         localConcurrency: 2,
         includeMetadata: true,
+        // Plain polling: NOTIFY wakes workers for new jobs only, and retries would then wait for
+        // the slow backstop poll.
         pollingIntervalSeconds: config.summaries.pollIntervalSeconds,
       },
       async ([job]) => {
