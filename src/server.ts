@@ -69,6 +69,10 @@ export async function createServer({
     ratePerSecond: config.limits.ratePerSecond,
     rateBurst: config.limits.rateBurst,
   });
-  sessionsRoutes(app, { db: database.db, summaries });
+  sessionsRoutes(app, {
+    db: database.db,
+    summaries,
+    onSessionDeleted: (sessionId) => registry.discard(sessionId),
+  });
   return app;
 }

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from './connect.ts';
 import { sessionEvents, sessions } from './schema.ts';
@@ -68,6 +68,12 @@ export class EventWriter {
     current.outputTokens += delta.outputTokens ?? 0;
     this.#counters.set(sessionId, current);
     this.#schedule();
+  }
+
+  /** Drops what is still queued for a session that no longer exists. */
+  forget(sessionId: string): void {
+    this.#queue = this.#queue.filter((event) => event.sessionId !== sessionId);
+    this.#counters.delete(sessionId);
   }
 
   /** Events waiting to be written. */
@@ -177,25 +183,28 @@ export class EventWriter {
       this.#failures += 1;
       this.stats.failures += 1;
       this.#logger.error({ err: error, rows: batch.length, attempt: this.#failures }, 'event batch write failed; will retry');
-      if (this.#failures >= 5) this.#dropOrphans(batch);
+      // A deleted session's events fail on their foreign key and would block everyone's.
+      this.#dropOrphans(batch);
       throw error;
     }
   }
 
   /**
-   * After repeated failures, events of sessions that no longer exist (deleted while their
-   * events waited) would block the queue forever; they are the only ones let go.
+   * Events of sessions that no longer exist (deleted while their events waited) would fail
+   * forever; after a failed batch they, and only they, are let go.
    */
   #dropOrphans(batch: PendingEvent[]): void {
     const sessionIds = [...new Set(batch.map((event) => event.sessionId))];
     void this.#db
       .select({ id: sessions.sessionId })
       .from(sessions)
-      .where(sql`${sessions.sessionId} = any(${sessionIds}::uuid[])`)
+      .where(inArray(sessions.sessionId, sessionIds))
       .then((rows) => {
         const alive = new Set(rows.map((row) => row.id));
+        const gone = new Set(sessionIds.filter((id) => !alive.has(id)));
         const before = this.#queue.length;
-        this.#queue = this.#queue.filter((event) => alive.has(event.sessionId));
+        this.#queue = this.#queue.filter((event) => !gone.has(event.sessionId));
+        for (const id of gone) this.#counters.delete(id);
         if (this.#queue.length < before) {
           this.#logger.warn({ dropped: before - this.#queue.length }, 'dropped events of deleted sessions');
         }

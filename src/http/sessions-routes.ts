@@ -24,6 +24,8 @@ import {
 export interface SessionsRoutesOptions {
   db: Database;
   summaries: SummaryQueue;
+  /** Called after a session was deleted, so a live copy of it stops and lets its sockets go. */
+  onSessionDeleted(sessionId: string): void;
 }
 
 // ---------------------------------------------------------------- inputs
@@ -163,7 +165,7 @@ const tags = ['sessions'];
 /** `GET/DELETE /api/sessions…` and `POST /api/sessions/:id/summarize`. */
 export function sessionsRoutes(
   app: FastifyInstance,
-  { db, summaries }: SessionsRoutesOptions,
+  { db, summaries, onSessionDeleted }: SessionsRoutesOptions,
 ): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
@@ -245,6 +247,7 @@ export function sessionsRoutes(
       if (!(await deleteSession(db, { sessionId, userId: request.query.user_id }))) {
         throw sessionNotFound();
       }
+      onSessionDeleted(sessionId);
       try {
         await summaries.cancelSummary(sessionId);
       } catch (error) {

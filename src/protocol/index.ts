@@ -25,6 +25,8 @@ export const CloseCode = {
   internalError: 1011,
   badRequest: 4400,
   forbidden: 4403,
+  /** The session was deleted (through the HTTP API) while the socket was open. */
+  sessionDeleted: 4410,
   rateLimited: 4429,
 } as const;
 

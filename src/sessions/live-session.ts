@@ -9,6 +9,7 @@ import { runResponse, type ResponseOutcome } from '../chat/run-response.ts';
 import { createToolSet } from '../chat/tool-set.ts';
 import { errorMessage } from '../errors.ts';
 import {
+  CloseCode,
   ErrorCode,
   PROTOCOL_VERSION,
   storedEventTypes,
@@ -74,6 +75,7 @@ export class LiveSession {
   #current: ActiveResponse | undefined;
   #loop: Promise<void> | undefined;
   #ending: Promise<void> | undefined;
+  #discarded = false;
   readonly #resumed: boolean;
 
   private constructor(
@@ -208,6 +210,21 @@ export class LiveSession {
       await this.#deps.endSession(this.id);
     })();
     return this.#ending;
+  }
+
+  /** The session's row is gone: stop at once, write nothing more, close the sockets. */
+  discard(): void {
+    if (this.#discarded) return;
+    this.#discarded = true;
+    this.#ending ??= Promise.resolve();
+    this.#queue = [];
+    this.#outbox.length = 0;
+    this.#cancelCurrent('session_ended');
+    this.#deps.writer.forget(this.id);
+    for (const connection of this.#connections) {
+      connection.close(CloseCode.sessionDeleted, 'session deleted');
+    }
+    this.#connections.clear();
   }
 
   #acceptUserMessage(connection: Connection, text: string): void {
@@ -373,6 +390,10 @@ export class LiveSession {
   }
 
   #drainOutbox(): void {
+    if (this.#discarded) {
+      this.#outbox.length = 0;
+      return;
+    }
     while (this.#outbox.length > 0) {
       const seq = this.#seq.take();
       if (seq === undefined) {

@@ -76,6 +76,18 @@ export class SessionRegistry {
     }
   }
 
+  /**
+   * Drops a session that was deleted from the database: its response stops, its sockets are
+   * closed with 4410, and nothing more of it is written.
+   */
+  discard(sessionId: string): void {
+    this.#cancelEndTimer(sessionId);
+    const session = this.#live.get(sessionId);
+    if (!session) return;
+    this.#live.delete(sessionId);
+    session.discard();
+  }
+
   /** Removes a connection; the session ends once no socket is left after the grace period. */
   detach(session: LiveSession, connection: Connection): void {
     if (session.detach(connection) > 0 || this.#closed) return;
