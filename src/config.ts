@@ -41,7 +41,7 @@ const EnvSchema = z.object({
   DATABASE_URL: optionalString,
   PGLITE_DIR: z.preprocess(emptyToUndefined, z.string().default('./data/pglite')),
   DATABASE_POOL_SIZE: int(10, { min: 1, max: 200 }),
-  EVENT_FLUSH_INTERVAL_MS: int(50, { min: 1, max: 10_000 }),
+  EVENT_FLUSH_INTERVAL_MS: int(10, { min: 1, max: 10_000 }),
 
   PORT: int(8000, { max: 65_535 }),
   HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),

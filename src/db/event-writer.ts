@@ -6,6 +6,8 @@ import type { StoredEvent } from '../chat/history.ts';
 
 interface PendingEvent extends StoredEvent {
   sessionId: string;
+  /** Called once the event's batch has committed. */
+  written: (() => void) | undefined;
 }
 
 interface CounterDelta {
@@ -51,11 +53,14 @@ export class EventWriter {
     this.#maxBatch = maxBatch;
   }
 
-  /** Queues one event for writing; returns at once. */
-  enqueue(sessionId: string, event: StoredEvent): void {
+  /**
+   * Queues one event for writing and returns at once; `written` is called when the batch that
+   * holds it has committed.
+   */
+  enqueue(sessionId: string, event: StoredEvent, written?: () => void): void {
     if (this.#closed) throw new Error('EventWriter is closed');
     if (this.#queue.length === 0) this.#oldestEnqueuedAt = performance.now();
-    this.#queue.push({ sessionId, ...event });
+    this.#queue.push({ sessionId, ...event, written });
     if (this.#queue.length >= this.#maxBatch) this.#kick();
     else this.#schedule();
   }
@@ -171,6 +176,7 @@ export class EventWriter {
         }
       });
       this.#queue.splice(0, batch.length);
+      for (const event of batch) event.written?.();
       if (this.#queue.length > 0) this.#oldestEnqueuedAt = performance.now();
       this.#failures = 0;
       this.stats.batches += 1;

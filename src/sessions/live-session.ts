@@ -52,6 +52,12 @@ interface ActiveResponse {
   cancelReason: CancelReason | undefined;
 }
 
+interface PendingFrame {
+  frame: string;
+  target: Connection | undefined;
+  written: boolean;
+}
+
 interface Outgoing {
   body: EventBody | undefined;
   stored: { eventType: string; content: string | null; metadata: Record<string, unknown> } | undefined;
@@ -71,6 +77,8 @@ export class LiveSession {
   readonly #seq: SeqCounter;
   readonly #transcript: Transcript;
   readonly #outbox: Outgoing[] = [];
+  /** Frames waiting, in seq order, for a stored event ahead of them to be committed. */
+  readonly #sending: PendingFrame[] = [];
   #queue: { messageId: string; text: string }[] = [];
   #current: ActiveResponse | undefined;
   #loop: Promise<void> | undefined;
@@ -219,6 +227,7 @@ export class LiveSession {
     this.#ending ??= Promise.resolve();
     this.#queue = [];
     this.#outbox.length = 0;
+    this.#sending.length = 0;
     this.#cancelCurrent('session_ended');
     this.#deps.writer.forget(this.id);
     for (const connection of this.#connections) {
@@ -401,15 +410,41 @@ export class LiveSession {
         return;
       }
       const { body, stored, target } = this.#outbox.shift()!;
+      const frame = body
+        ? JSON.stringify({ ...body, session_id: this.id, seq } as ServerEvent)
+        : undefined;
       if (stored) {
         const event: StoredEvent = { seq, ...stored };
-        this.#deps.writer.enqueue(this.id, event);
         this.#transcript.add(event);
+        if (frame) {
+          // A stored event reaches clients only once it is committed, so whatever a client has
+          // seen of it survives a crash; later frames wait behind it to keep seq order.
+          const pending: PendingFrame = { frame, target, written: false };
+          this.#sending.push(pending);
+          this.#deps.writer.enqueue(this.id, event, () => {
+            pending.written = true;
+            this.#flushSending();
+          });
+        } else {
+          this.#deps.writer.enqueue(this.id, event);
+        }
+        continue;
       }
-      if (!body) continue;
-      const frame = JSON.stringify({ ...body, session_id: this.id, seq } satisfies ServerEvent);
-      if (target) target.send(frame);
-      else for (const connection of this.#connections) connection.send(frame);
+      if (!frame) continue;
+      if (this.#sending.length > 0) this.#sending.push({ frame, target, written: true });
+      else this.#deliver(frame, target);
     }
+  }
+
+  #flushSending(): void {
+    while (this.#sending.length > 0 && this.#sending[0]!.written) {
+      const { frame, target } = this.#sending.shift()!;
+      if (!this.#discarded) this.#deliver(frame, target);
+    }
+  }
+
+  #deliver(frame: string, target: Connection | undefined): void {
+    if (target) target.send(frame);
+    else for (const connection of this.#connections) connection.send(frame);
   }
 }
