@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { TestClient } from './support/client.ts';
 import { startChildServer, type ChildServer } from './support/child-server.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
-import { hang, json, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
+import { hang, json, startFakeUpstream, text, type FakeUpstream } from './support/fake-upstream.ts';
 
 interface SessionBody {
   status: string;
@@ -128,5 +128,29 @@ describe.each(databaseKinds)('crash recovery on %s', (kind) => {
     // A further sweep (several heartbeats later) does not summarize it again.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(summaryRequestsAbout(upstream, marker).length).toBeLessThanOrEqual(2);
+  });
+
+  test('SIGTERM lets the reply in flight finish, ends the session and writes everything before exiting', async () => {
+    const { upstream, start } = await setup();
+    let server = await start();
+    const words = Array.from({ length: 40 }, (_, index) => `w${index} `);
+    upstream.enqueue(text(words, { delayMs: 25 }));
+    const { client, sessionId } = await TestClient.ready(server.wsUrl, { userId: 'gina' });
+    client.say('a reply that is still streaming at SIGTERM');
+    await client.next('response.text.delta', { count: 3 });
+    server.process.kill('SIGTERM');
+    const completed = await client.next('response.completed');
+    expect(completed.text).toBe(words.join(''));
+    expect((await client.closed).code).toBe(1001);
+    expect(await server.exited).toBe(0);
+
+    server = await start();
+    const stored = await session(server, sessionId, 'gina');
+    expect(stored.status).toBe('ended');
+    const events = (await (
+      await fetch(`${server.httpUrl}/api/sessions/${sessionId}/events?user_id=gina`)
+    ).json()) as { events: { event_type: string; content: string | null }[] };
+    expect(events.events.find((event) => event.event_type === 'assistant_message')?.content).toBe(completed.text);
+    await waitForSummary(server, sessionId, 'gina');
   });
 });

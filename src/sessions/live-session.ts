@@ -216,6 +216,11 @@ export class LiveSession {
       this.#drainOutbox();
       await this.#deps.writer.flush();
       await this.#deps.endSession(this.id);
+      if (reason === 'shutdown') {
+        for (const connection of this.#connections) {
+          connection.close(CloseCode.goingAway, 'server shutting down');
+        }
+      }
     })();
     return this.#ending;
   }
