@@ -91,6 +91,7 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
       maxQueuedMessages: config.limits.maxQueuedMessages,
       maxMessageBytes: config.limits.maxMessageBytes,
       instanceId,
+      resume: config.resume,
       endSession: (sessionId) => endSessionAndEnqueue({ db: database.db, sessionId, enqueue }),
     },
     { graceMs: config.sessionEndGraceMs },

@@ -55,6 +55,13 @@ const EnvSchema = z.object({
   /** Frames a connection may send per second on average, and in one burst. */
   WS_RATE_LIMIT_PER_SECOND: int(5, { min: 1 }),
   WS_RATE_LIMIT_BURST: int(20, { min: 1 }),
+  /** Resume: newest events kept per session for exact replay, and the slow-consumer limit. */
+  RESUME_BUFFER_EVENTS: int(2_000, { min: 1 }),
+  RESUME_BUFFER_BYTES: int(256 * 1024, { min: 1024 }),
+  RESUME_HOLD_MS: int(150, { max: 10_000 }),
+  WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024, { min: 1024 }),
+  /** The server pings every socket this often and drops those that did not answer the last ping. */
+  WS_PING_INTERVAL_MS: int(30_000, { min: 100 }),
   /** User messages that may wait behind a streaming response. */
   MAX_QUEUED_MESSAGES: int(20, { min: 1 }),
   /** How long a session with no socket stays open before it ends (0 = at once). */
@@ -105,6 +112,13 @@ export interface Config {
     ratePerSecond: number;
     rateBurst: number;
     maxQueuedMessages: number;
+    pingIntervalMs: number;
+  };
+  resume: {
+    bufferFrames: number;
+    bufferBytes: number;
+    maxBufferedBytes: number;
+    holdMs: number;
   };
   sessionEndGraceMs: number;
   shutdownTimeoutMs: number;
@@ -176,6 +190,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerSecond: e.WS_RATE_LIMIT_PER_SECOND,
       rateBurst: e.WS_RATE_LIMIT_BURST,
       maxQueuedMessages: e.MAX_QUEUED_MESSAGES,
+      pingIntervalMs: e.WS_PING_INTERVAL_MS,
+    },
+    resume: {
+      bufferFrames: e.RESUME_BUFFER_EVENTS,
+      bufferBytes: e.RESUME_BUFFER_BYTES,
+      maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+      holdMs: e.RESUME_HOLD_MS,
     },
     sessionEndGraceMs: e.SESSION_END_GRACE_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

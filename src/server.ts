@@ -68,6 +68,7 @@ export async function createServer({
     registry,
     ratePerSecond: config.limits.ratePerSecond,
     rateBurst: config.limits.rateBurst,
+    pingIntervalMs: config.limits.pingIntervalMs,
   });
   sessionsRoutes(app, {
     db: database.db,

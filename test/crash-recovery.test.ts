@@ -122,8 +122,12 @@ describe.each(databaseKinds)('crash recovery on %s', (kind) => {
     expect(events.events.at(-1)!.seq).toBeGreaterThan(lastSeq);
 
     // Reconnecting continues above every seq used before the crash.
+    upstream.enqueue(text('after the restart'));
     const again = await TestClient.ready(server.wsUrl, { userId: 'frank', sessionId });
-    expect(again.ready.seq).toBeGreaterThan(events.events.at(-1)!.seq);
+    again.client.say('still there?');
+    const created = await again.client.next('message.created');
+    expect(created.seq).toBeGreaterThan(events.events.at(-1)!.seq);
+    await again.client.next('response.completed');
     await again.client.close();
     // A further sweep (several heartbeats later) does not summarize it again.
     await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -117,8 +117,10 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
       ...Array(5).fill('response.text.delta'),
       'response.completed',
     ]);
-    const seqs = client.events.map((event) => event.seq);
+    // Session events are numbered one by one; session.ready carries the position before them.
+    const seqs = client.events.slice(1).map((event) => event.seq);
     for (let index = 1; index < seqs.length; index += 1) expect(seqs[index]).toBe(seqs[index - 1]! + 1);
+    expect(ready.seq).toBeLessThan(seqs[0]!);
     expect(client.events.every((event) => event.session_id === sessionId)).toBe(true);
     expect(client.all('response.text.delta').map((event) => event.delta)).toEqual(['Hello', ', ', 'wor', 'ld', '!']);
     expect(completed).toMatchObject({ text: 'Hello, world!', finish_reason: 'stop', usage: { input_tokens: 12, output_tokens: 5 } });

@@ -29,6 +29,7 @@ export function transcriptEntry(event: StoredEvent): TranscriptEntry | undefined
     case 'assistant_message':
     case 'response_cancelled':
     case 'response_failed':
+    case 'response_interrupted':
       // A cut-off answer is still what the user saw; the model should know it said it.
       return event.content ? { kind: 'assistant', text: event.content } : undefined;
     case 'tool_call':

@@ -1,7 +1,7 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from './connect.ts';
-import { sessionEvents, sessions } from './schema.ts';
+import { responseDrafts, sessionEvents, sessions } from './schema.ts';
 import type { StoredEvent } from '../chat/history.ts';
 
 interface PendingEvent extends StoredEvent {
@@ -38,6 +38,8 @@ export class EventWriter {
   readonly #maxBatch: number;
   #queue: PendingEvent[] = [];
   #counters = new Map<string, CounterDelta>();
+  /** Latest partial text per streaming response; null: the response ended, drop its draft. */
+  #drafts = new Map<string, { sessionId: string; text: string | null }>();
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> | undefined;
   #failures = 0;
@@ -75,10 +77,22 @@ export class EventWriter {
     this.#schedule();
   }
 
+  /**
+   * Saves (or, with null, removes) the partial text of a streaming response, with the next
+   * batch. Only the newest text per response is written.
+   */
+  draft(sessionId: string, responseId: string, text: string | null): void {
+    this.#drafts.set(responseId, { sessionId, text });
+    this.#schedule();
+  }
+
   /** Drops what is still queued for a session that no longer exists. */
   forget(sessionId: string): void {
     this.#queue = this.#queue.filter((event) => event.sessionId !== sessionId);
     this.#counters.delete(sessionId);
+    for (const [responseId, draft] of this.#drafts) {
+      if (draft.sessionId === sessionId) this.#drafts.delete(responseId);
+    }
   }
 
   /** Events waiting to be written. */
@@ -88,7 +102,7 @@ export class EventWriter {
 
   /** Resolves once everything enqueued so far is written (retrying failures meanwhile). */
   async flush(): Promise<void> {
-    while (this.#queue.length > 0 || this.#counters.size > 0 || this.#writing) {
+    while (this.#queue.length > 0 || this.#counters.size > 0 || this.#drafts.size > 0 || this.#writing) {
       if (this.#writing) {
         await this.#writing;
         continue;
@@ -129,7 +143,7 @@ export class EventWriter {
       .catch(() => {})
       .finally(() => {
         this.#writing = undefined;
-        if (this.#queue.length > 0 || this.#counters.size > 0) {
+        if (this.#queue.length > 0 || this.#counters.size > 0 || this.#drafts.size > 0) {
           if (this.#queue.length >= this.#maxBatch && this.#failures === 0) this.#kick();
           else this.#schedule();
         }
@@ -145,6 +159,10 @@ export class EventWriter {
     const batch = this.#queue.slice(0, this.#maxBatch);
     const counters = this.#counters;
     this.#counters = new Map();
+    // Drafts go with the batch that empties the queue, so a draft is never removed before the
+    // event that ends its response is written.
+    const drafts = batch.length === this.#queue.length ? this.#drafts : new Map<string, { sessionId: string; text: string | null }>();
+    if (drafts === this.#drafts) this.#drafts = new Map();
     const lagMs = batch.length > 0 ? performance.now() - this.#oldestEnqueuedAt : 0;
     try {
       await this.#db.transaction(async (tx) => {
@@ -162,6 +180,20 @@ export class EventWriter {
             )
             // A batch retried after a lost acknowledgement must not fail on its own rows.
             .onConflictDoNothing({ target: [sessionEvents.sessionId, sessionEvents.seq] });
+        }
+        const saved = [...drafts].filter(([, draft]) => draft.text !== null);
+        const removed = [...drafts].filter(([, draft]) => draft.text === null).map(([id]) => id);
+        if (saved.length > 0) {
+          await tx
+            .insert(responseDrafts)
+            .values(saved.map(([responseId, draft]) => ({ responseId, sessionId: draft.sessionId, text: draft.text! })))
+            .onConflictDoUpdate({
+              target: responseDrafts.responseId,
+              set: { text: sql`excluded.text`, updatedAt: sql`now()` },
+            });
+        }
+        if (removed.length > 0) {
+          await tx.delete(responseDrafts).where(inArray(responseDrafts.responseId, removed));
         }
         for (const [sessionId, delta] of counters) {
           await tx
@@ -184,8 +216,11 @@ export class EventWriter {
       this.stats.lastBatchSize = batch.length;
       this.stats.maxLagMs = Math.max(this.stats.maxLagMs, lagMs);
     } catch (error) {
-      // Put the counters back; the events never left the queue.
+      // Put the counters and drafts back (newer drafts win); the events never left the queue.
       for (const [sessionId, delta] of counters) this.count(sessionId, delta);
+      for (const [responseId, draft] of drafts) {
+        if (!this.#drafts.has(responseId)) this.#drafts.set(responseId, draft);
+      }
       this.#failures += 1;
       this.stats.failures += 1;
       this.#logger.error({ err: error, rows: batch.length, attempt: this.#failures }, 'event batch write failed; will retry');

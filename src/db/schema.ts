@@ -71,3 +71,12 @@ export const sessionEvents = pgTable(
 export type SessionRow = typeof sessions.$inferSelect;
 export type SessionEventRow = typeof sessionEvents.$inferSelect;
 export type NewSessionEvent = typeof sessionEvents.$inferInsert;
+
+export const responseDrafts = pgTable('response_drafts', {
+  responseId: uuid('response_id').primaryKey(),
+  sessionId: uuid('session_id')
+    .notNull()
+    .references(() => sessions.sessionId, { onDelete: 'cascade' }),
+  text: text('text').notNull().default(''),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -12,33 +12,77 @@ export interface WebSocketRouteOptions {
   registry: SessionRegistry;
   ratePerSecond: number;
   rateBurst: number;
+  /** Ping every socket this often; a socket that did not answer the previous ping is dropped. */
+  pingIntervalMs: number;
 }
 
 const UserId = z.string().regex(/^[A-Za-z0-9_.@:-]{1,128}$/);
-const Query = z.object({ user_id: UserId.default('anonymous') });
+const Query = z.object({
+  user_id: UserId.default('anonymous'),
+  after_seq: z.coerce.number().int().nonnegative().optional(),
+});
 /** After this many rejected frames in a row the client is not listening; it is disconnected. */
 const MAX_REJECTED_IN_A_ROW = 50;
 
 /** `GET /ws/session/:sessionId?user_id=…` and `GET /ws/session` (a new session). */
 export function websocketRoutes(app: FastifyInstance, options: WebSocketRouteOptions): void {
-  const handler = (socket: WebSocket, sessionId: string | undefined, query: unknown) =>
-    handleSocket(socket, sessionId, query, options);
+  const heartbeat = startHeartbeat(options.pingIntervalMs);
+  app.addHook('onClose', async function stopHeartbeat() {
+    heartbeat.stop();
+  });
+  const handler = (socket: WebSocket, sessionId: string | undefined, query: unknown, isNew: boolean) => {
+    heartbeat.watch(socket);
+    handleSocket(socket, sessionId, query, isNew, options);
+  };
   app.get('/ws/session', { websocket: true }, function newSession(socket, request) {
-    handler(socket, randomUUID(), request.query);
+    handler(socket, randomUUID(), request.query, true);
   });
   app.get<{ Params: { sessionId: string } }>(
     '/ws/session/:sessionId',
     { websocket: true },
     function existingSession(socket, request) {
-      handler(socket, request.params.sessionId, request.query);
+      handler(socket, request.params.sessionId, request.query, false);
     },
   );
+}
+
+/**
+ * One timer for all sockets: each is pinged every interval, and one that has not answered the
+ * previous ping is terminated, so dead connections do not hold sessions open.
+ */
+function startHeartbeat(intervalMs: number) {
+  const alive = new Map<WebSocket, boolean>();
+  const timer = setInterval(() => {
+    for (const [socket, answered] of alive) {
+      if (!answered) {
+        socket.terminate();
+        alive.delete(socket);
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, intervalMs);
+  timer.unref();
+  return {
+    watch(socket: WebSocket) {
+      alive.set(socket, true);
+      socket.on('pong', () => {
+        if (alive.has(socket)) alive.set(socket, true);
+      });
+      socket.on('close', () => alive.delete(socket));
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
 }
 
 function handleSocket(
   socket: WebSocket,
   sessionId: string | undefined,
   rawQuery: unknown,
+  isNew: boolean,
   { registry, ratePerSecond, rateBurst }: WebSocketRouteOptions,
 ): void {
   const parsedId = z.uuid().safeParse(sessionId);
@@ -56,8 +100,13 @@ function handleSocket(
     send(frame) {
       if (socket.readyState === socket.OPEN) socket.send(frame);
     },
+    get bufferedAmount() {
+      return socket.bufferedAmount;
+    },
     close(code, reason) {
       socket.close(code, reason);
+      // A client that does not read will not read the close frame either.
+      setTimeout(() => socket.terminate(), 1_000).unref();
     },
   };
   const limiter = new RateLimiter({ perSecond: ratePerSecond, burst: rateBurst });
@@ -100,7 +149,13 @@ function handleSocket(
   });
 
   registry
-    .attach({ sessionId: parsedId.data, userId: query.data.user_id, connection })
+    .attach({
+      sessionId: parsedId.data,
+      userId: query.data.user_id,
+      connection,
+      afterSeq: query.data.after_seq,
+      holdForResume: !isNew && query.data.after_seq === undefined,
+    })
     .then((result) => {
       if (result === 'forbidden') {
         socket.close(CloseCode.forbidden, 'this session belongs to another user');

@@ -54,8 +54,7 @@ export async function endSessionAndEnqueue({ db, sessionId, enqueue, owner }: En
             status = 'ended',
             ended_at = ${endedAt},
             duration_seconds = duration_seconds + greatest(0, extract(epoch from ${endedAt} - activated_at)),
-            seq_reserved = seq_reserved + ${owner?.recordEvent ? 1 : 0},
-            summary_status = 'pending',
+                        summary_status = 'pending',
             summary_error = null,
             summary_attempts = 0,
             instance_id = null,
@@ -65,10 +64,29 @@ export async function endSessionAndEnqueue({ db, sessionId, enqueue, owner }: En
     );
     if (!ended) return false;
     if (owner?.recordEvent) {
-      // The live process that would have written it is gone; the reserved seq is above all it used.
+      // The live process that would have written these is gone. Responses it was streaming are
+      // kept as interrupted with their saved text; the seqs are reserved above all it used.
+      const [interrupted] = await rows<{ count: number }>(
+        tx,
+        sql`with drafts as (
+              delete from response_drafts where session_id = ${sessionId}
+              returning response_id, text, updated_at),
+            numbered as (
+              select response_id, text, row_number() over (order by updated_at) as n from drafts),
+            inserted as (
+              insert into session_events (session_id, seq, event_type, content, metadata)
+              select ${sessionId}, ${ended.seq_reserved} + n::int, 'response_interrupted', text,
+                     jsonb_build_object('response_id', response_id, 'status', 'interrupted')
+              from numbered returning 1)
+            select count(*)::int as count from inserted`,
+      );
+      const used = interrupted?.count ?? 0;
       await tx.execute(
         sql`insert into session_events (session_id, seq, event_type, metadata)
-            values (${sessionId}, ${ended.seq_reserved}, 'session_ended', ${JSON.stringify({ reason: 'instance_lost' })}::jsonb)`,
+            values (${sessionId}, ${ended.seq_reserved + used + 1}, 'session_ended', ${JSON.stringify({ reason: 'instance_lost' })}::jsonb)`,
+      );
+      await tx.execute(
+        sql`update sessions set seq_reserved = seq_reserved + ${used + 1} where session_id = ${sessionId}`,
       );
     }
     const jobId = await enqueue(tx, sessionId);

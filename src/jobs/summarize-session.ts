@@ -70,6 +70,7 @@ export async function summarizeSession(options: SummarizeOptions): Promise<Summa
           'assistant_message',
           'response_cancelled',
           'response_failed',
+          'response_interrupted',
           'tool_call',
         ]),
       ),
@@ -93,6 +94,8 @@ export async function summarizeSession(options: SummarizeOptions): Promise<Summa
           return `assistant (cut off by the user): ${event.content ?? ''}`;
         case 'response_failed':
           return `assistant (failed): ${event.content ?? ''}`;
+        case 'response_interrupted':
+          return `assistant (interrupted by a server restart): ${event.content ?? ''}`;
         default:
           return `assistant: ${event.content ?? ''}`;
       }

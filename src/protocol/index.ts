@@ -6,8 +6,11 @@
  * - session: one conversation of one user, identified by a UUID. It lives in the `sessions`
  *   table and may be reopened later; while a socket is attached it is *active*.
  * - event: one server → client frame. Every event carries `type`, `session_id` and `seq`.
- * - seq: per-session integer that grows by one with each event sent and is never reused, not
- *   even across a crash (seq numbers are reserved ahead in the database in blocks).
+ * - seq: per-session integer that grows by one with each session event and is never reused, not
+ *   even across a crash (seq numbers are reserved ahead in the database in blocks). Events meant
+ *   for one socket only (session.ready, error, pong, response.snapshot, session.summary) take no
+ *   number of their own: they carry the seq of the last session event that socket was sent, so
+ *   the seq a client sees never decreases and is always a valid resume point.
  * - response: one answer of the model to one user message; it may span several model steps
  *   (tool calls, then text). Identified by `response_id`.
  * - tool call: the model asking the server to run one of Parley's tools; answered by a tool result.
@@ -28,6 +31,8 @@ export const CloseCode = {
   /** The session was deleted (through the HTTP API) while the socket was open. */
   sessionDeleted: 4410,
   rateLimited: 4429,
+  /** The client read too slowly and fell too far behind. */
+  slowConsumer: 4408,
 } as const;
 
 /** Stable error codes carried by `error` events and `response.failed`. */
@@ -41,6 +46,8 @@ export const ErrorCode = {
   rateLimited: 'rate_limited',
   queueFull: 'queue_full',
   nothingToCancel: 'nothing_to_cancel',
+  resumeNotFirst: 'resume_not_first',
+  slowConsumer: 'slow_consumer',
   upstreamRateLimited: 'upstream_rate_limited',
   upstreamError: 'upstream_error',
   upstreamUnavailable: 'upstream_unavailable',
@@ -57,11 +64,17 @@ export const UserMessageFrame = z.object({
 });
 export const ResponseCancelFrame = z.object({ type: z.literal('response.cancel') });
 export const PingFrame = z.object({ type: z.literal('ping') });
+/** As the first frame: send me every session event after `after_seq`, then continue live. */
+export const SessionResumeFrame = z.object({
+  type: z.literal('session.resume'),
+  after_seq: z.number().int().nonnegative(),
+});
 
 export const ClientFrame = z.discriminatedUnion('type', [
   UserMessageFrame,
   ResponseCancelFrame,
   PingFrame,
+  SessionResumeFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export const clientFrameTypes = ClientFrame.options.map((option) => option.shape.type.value);
@@ -70,7 +83,7 @@ export const clientFrameTypes = ClientFrame.options.map((option) => option.shape
 
 const envelope = {
   session_id: z.string(),
-  seq: z.number().int().positive(),
+  seq: z.number().int().nonnegative(),
 };
 
 export const Usage = z.object({
@@ -91,6 +104,10 @@ export const SessionReadyEvent = z.object({
   model: z.string(),
   provider: z.string(),
   demo: z.boolean(),
+  /** The newest session event the server has sent (to any socket); 0 before the first. */
+  last_seq: z.number().int().nonnegative(),
+  /** A response is streaming right now (its deltas follow live). */
+  response_in_flight: z.boolean(),
 });
 export const MessageCreatedEvent = z.object({
   type: z.literal('message.created'),
@@ -153,6 +170,18 @@ export const ResponseFailedEvent = z.object({
   text: z.string(),
   error: ErrorBody,
 });
+/**
+ * The whole text of a response as of this point, sent on resume instead of deltas that can no
+ * longer be replayed exactly. A client replaces the response's text with `text`; later deltas
+ * of a `streaming` response append to it.
+ */
+export const ResponseSnapshotEvent = z.object({
+  type: z.literal('response.snapshot'),
+  ...envelope,
+  response_id: z.string(),
+  text: z.string(),
+  status: z.enum(['streaming', 'completed', 'cancelled', 'failed', 'interrupted']),
+});
 export const ErrorEvent = z.object({
   type: z.literal('error'),
   ...envelope,
@@ -160,6 +189,15 @@ export const ErrorEvent = z.object({
   message: z.string(),
 });
 export const PongEvent = z.object({ type: z.literal('pong'), ...envelope });
+
+/** Events sent to one socket only; they carry that socket's position instead of a new seq. */
+export const connectionEventTypes = new Set<string>([
+  'session.ready',
+  'error',
+  'pong',
+  'response.snapshot',
+  'session.summary',
+]);
 /**
  * A session of this user has been summarized (or its summary failed). Sent to every live
  * socket of the user, e.g. another tab, with that socket's own session_id and seq.
@@ -186,6 +224,7 @@ export const ServerEvent = z.discriminatedUnion('type', [
   ResponseCompletedEvent,
   ResponseCancelledEvent,
   ResponseFailedEvent,
+  ResponseSnapshotEvent,
   ErrorEvent,
   PongEvent,
   SessionSummaryEvent,
@@ -217,5 +256,6 @@ export const storedEventTypes = {
 } as const satisfies Partial<Record<ServerEventType, string>>;
 export type StoredEventType =
   | (typeof storedEventTypes)[keyof typeof storedEventTypes]
+  | 'response_interrupted'
   | 'session_started'
   | 'session_ended';

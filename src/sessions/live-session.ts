@@ -10,6 +10,7 @@ import { createToolSet } from '../chat/tool-set.ts';
 import { errorMessage } from '../errors.ts';
 import {
   CloseCode,
+  connectionEventTypes,
   ErrorCode,
   PROTOCOL_VERSION,
   storedEventTypes,
@@ -17,9 +18,12 @@ import {
   type EventBody,
   type ServerEvent,
 } from '../protocol/index.ts';
+import { ReplayBuffer } from './replay-buffer.ts';
+import { replayStoredEvents } from './resume.ts';
+import { Subscriber } from './subscriber.ts';
 import type { ParleyTool, ServerStats } from '../tools/types.ts';
 import { SeqCounter } from './seq-counter.ts';
-import { loadTranscriptEvents, openSessionRow, reserveSeqBlock } from './store.ts';
+import { interruptDrafts, loadTranscriptEvents, openSessionRow, reserveSeqBlock } from './store.ts';
 import type { Connection } from './transport.ts';
 
 /** Everything a live session needs from the rest of the server. */
@@ -38,7 +42,21 @@ export interface SessionDeps {
   instanceId: string;
   /** Marks the session ended and queues its summary (one transaction). */
   endSession(sessionId: string): Promise<unknown>;
+  resume: ResumeLimits;
 }
+
+export interface ResumeLimits {
+  /** Newest session events kept per session for exact replay (count and bytes). */
+  bufferFrames: number;
+  bufferBytes: number;
+  /** A socket further behind than this (unsent bytes) is cut off as a slow consumer. */
+  maxBufferedBytes: number;
+  /** How long a reconnecting socket may take to send `session.resume` as its first frame. */
+  holdMs: number;
+}
+
+/** Partial text of a streaming response is saved at most this often (crash → `interrupted`). */
+const DRAFT_INTERVAL_MS = 1_000;
 
 const SEQ_BLOCK = 1_000;
 /** How many stored events are read back to rebuild what the model remembers. */
@@ -50,18 +68,23 @@ interface ActiveResponse {
   responseId: string;
   controller: AbortController;
   cancelReason: CancelReason | undefined;
+  /** The text of the deltas sent so far (what a client that saw them all has). */
+  deliveredText: string;
+  /** Text generated so far, and when it was last saved as a draft. */
+  text: string;
+  draftSavedAt: number;
 }
 
 interface PendingFrame {
   frame: string;
-  target: Connection | undefined;
+  seq: number;
+  delta: string | undefined;
   written: boolean;
 }
 
 interface Outgoing {
   body: EventBody | undefined;
   stored: { eventType: string; content: string | null; metadata: Record<string, unknown> } | undefined;
-  target: Connection | undefined;
 }
 
 /**
@@ -73,7 +96,10 @@ export class LiveSession {
   readonly id: string;
   readonly userId: string;
   readonly #deps: SessionDeps;
-  readonly #connections = new Set<Connection>();
+  readonly #connections = new Map<Connection, Subscriber>();
+  readonly #recent: ReplayBuffer;
+  /** The newest session event sent to clients. */
+  #lastDelivered = 0;
   readonly #seq: SeqCounter;
   readonly #transcript: Transcript;
   readonly #outbox: Outgoing[] = [];
@@ -96,6 +122,13 @@ export class LiveSession {
     this.#resumed = init.resumed;
     this.#seq = init.seq;
     this.#transcript = init.transcript;
+    // Everything numbered before this process took the session is in the database only.
+    this.#lastDelivered = init.seq.last;
+    this.#recent = new ReplayBuffer({
+      maxFrames: deps.resume.bufferFrames,
+      maxBytes: deps.resume.bufferBytes,
+      startAfter: this.#lastDelivered,
+    });
   }
 
   /** Creates or reopens the session in the database; `forbidden` if it is another user's. */
@@ -112,15 +145,18 @@ export class LiveSession {
       instanceId: deps.instanceId,
     });
     if (opened.status === 'forbidden') return 'forbidden';
-    const events = opened.resumed
-      ? await loadTranscriptEvents(deps.db, sessionId, TRANSCRIPT_LOAD_LIMIT)
-      : [];
     const seq = new SeqCounter({
       first: opened.block,
       blockSize: SEQ_BLOCK,
       reserve: (size) => reserveSeqBlock(deps.db, sessionId, size),
       onError: (error) => deps.logger.error({ err: error, sessionId }, 'seq reservation failed'),
     });
+    // A response cut off by a crash of the process that held this session is kept, with the
+    // text saved so far, as interrupted; its seq comes from the block just reserved.
+    const events = opened.resumed
+      ? (await interruptDrafts(deps.db, sessionId, () => seq.take()!),
+        await loadTranscriptEvents(deps.db, sessionId, TRANSCRIPT_LOAD_LIMIT))
+      : [];
     const session = new LiveSession(deps, {
       sessionId,
       userId,
@@ -145,31 +181,54 @@ export class LiveSession {
     return this.#ending !== undefined;
   }
 
-  /** Adds a socket and greets it with `session.ready`. */
-  attach(connection: Connection): void {
-    this.#connections.add(connection);
-    this.#emit(
-      {
-        type: 'session.ready',
-        protocol: PROTOCOL_VERSION,
-        user_id: this.userId,
-        resumed: this.#resumed,
-        model: this.#deps.chatModel.modelId,
-        provider: this.#deps.chatModel.provider,
-        demo: this.#deps.chatModel.demo,
-      },
-      { target: connection },
-    );
+  /**
+   * Adds a socket. With `afterSeq` it first gets every session event it missed; with
+   * `holdForResume` it is held briefly in case its first frame is `session.resume`; otherwise
+   * it is greeted with `session.ready` and gets events live from now on.
+   */
+  attach(connection: Connection, { afterSeq, holdForResume = false }: { afterSeq?: number; holdForResume?: boolean } = {}): void {
+    const subscriber = new Subscriber(connection, {
+      sessionId: this.id,
+      maxBufferedBytes: this.#deps.resume.maxBufferedBytes,
+    });
+    subscriber.position = this.#lastDelivered;
+    this.#connections.set(connection, subscriber);
+    if (afterSeq !== undefined) {
+      void this.#resume(subscriber, afterSeq);
+    } else if (holdForResume && this.#lastDelivered > 0) {
+      subscriber.mode = 'held';
+      subscriber.holdTimer = setTimeout(() => this.#greet(subscriber), this.#deps.resume.holdMs);
+    } else {
+      this.#greet(subscriber);
+    }
   }
 
   /** Removes a socket; returns how many remain. */
   detach(connection: Connection): number {
+    const subscriber = this.#connections.get(connection);
+    if (subscriber) clearTimeout(subscriber.holdTimer);
     this.#connections.delete(connection);
     return this.#connections.size;
   }
 
   /** Handles one parsed client frame. */
   handle(connection: Connection, frame: ClientFrame): void {
+    const subscriber = this.#connections.get(connection);
+    if (!subscriber) return;
+    if (frame.type === 'session.resume') {
+      if (subscriber.mode === 'held') {
+        clearTimeout(subscriber.holdTimer);
+        void this.#resume(subscriber, frame.after_seq);
+      } else {
+        this.sendError(
+          connection,
+          ErrorCode.resumeNotFirst,
+          'session.resume must be the first frame; or connect with ?after_seq=N.',
+        );
+      }
+      return;
+    }
+    if (subscriber.mode === 'held') this.#greet(subscriber);
     switch (frame.type) {
       case 'ping':
         this.#emit({ type: 'pong' }, { target: connection });
@@ -187,9 +246,9 @@ export class LiveSession {
     }
   }
 
-  /** Sends an event to every socket of the session without storing it. */
+  /** Sends an event meant for each socket (not a session event) to every socket. */
   broadcast(body: EventBody): void {
-    this.#emit(body);
+    for (const subscriber of this.#connections.values()) subscriber.own(body);
   }
 
   /** Sends an `error` event to one connection (protocol errors are not stored). */
@@ -217,7 +276,7 @@ export class LiveSession {
       await this.#deps.writer.flush();
       await this.#deps.endSession(this.id);
       if (reason === 'shutdown') {
-        for (const connection of this.#connections) {
+        for (const connection of this.#connections.keys()) {
           connection.close(CloseCode.goingAway, 'server shutting down');
         }
       }
@@ -235,7 +294,7 @@ export class LiveSession {
     this.#sending.length = 0;
     this.#cancelCurrent('session_ended');
     this.#deps.writer.forget(this.id);
-    for (const connection of this.#connections) {
+    for (const connection of this.#connections.keys()) {
       connection.close(CloseCode.sessionDeleted, 'session deleted');
     }
     this.#connections.clear();
@@ -293,8 +352,12 @@ export class LiveSession {
       responseId,
       controller: new AbortController(),
       cancelReason: undefined,
+      deliveredText: '',
+      text: '',
+      draftSavedAt: performance.now(),
     };
     this.#current = active;
+    this.#deps.writer.draft(this.id, responseId, '');
     const durations = new Map<string, number>();
     this.#emit({ type: 'response.started', response_id: responseId, message_id: messageId });
     const messages = buildModelMessages(this.#transcript.entries, this.#deps.llm.historyTokens);
@@ -321,7 +384,15 @@ export class LiveSession {
         stallTimeoutMs: this.#deps.llm.stallTimeoutMs,
         signal: active.controller.signal,
         sink: {
-          textDelta: (delta) => this.#emit({ type: 'response.text.delta', response_id: responseId, delta }),
+          textDelta: (delta) => {
+            active.text += delta;
+            this.#emit({ type: 'response.text.delta', response_id: responseId, delta });
+            const now = performance.now();
+            if (now - active.draftSavedAt >= DRAFT_INTERVAL_MS) {
+              active.draftSavedAt = now;
+              this.#deps.writer.draft(this.id, responseId, active.text);
+            }
+          },
           toolCall: ({ callId, name, input }) =>
             this.#emit({ type: 'tool.call', response_id: responseId, call_id: callId, name, arguments: input }),
           toolResult: ({ callId, name, result, error }) =>
@@ -344,6 +415,8 @@ export class LiveSession {
       };
     } finally {
       this.#current = undefined;
+      // Written in the same batch as the event that ends the response.
+      this.#deps.writer.draft(this.id, responseId, null);
     }
 
     this.#deps.writer.count(this.id, {
@@ -384,22 +457,28 @@ export class LiveSession {
 
   /** Stores an event that clients do not receive live (session lifecycle). */
   #record(eventType: string, metadata: Record<string, unknown>): void {
-    this.#outbox.push({ body: undefined, stored: { eventType, content: null, metadata }, target: undefined });
+    this.#outbox.push({ body: undefined, stored: { eventType, content: null, metadata } });
     this.#drainOutbox();
   }
 
   /**
-   * Numbers an event, sends it (to one connection or all), and queues it for storage when it is
-   * one of the stored types. Serialized once, whatever the number of sockets.
+   * Sends an event. A session event is numbered, sent to every socket, kept for replay, and
+   * queued for storage when it is one of the stored types; an event for one socket (ready,
+   * error, pong…) takes no number.
    */
   #emit(body: EventBody, { target }: { target?: Connection } = {}): void {
+    if (connectionEventTypes.has(body.type)) {
+      if (target) this.#connections.get(target)?.own(body);
+      else this.broadcast(body);
+      return;
+    }
     const storedType = (storedEventTypes as Record<string, string | undefined>)[body.type];
     let stored: Outgoing['stored'];
     if (storedType) {
       const { type: _type, text, ...metadata } = body as EventBody & { text?: string };
       stored = { eventType: storedType, content: text ?? null, metadata };
     }
-    this.#outbox.push({ body, stored, target });
+    this.#outbox.push({ body, stored });
     this.#drainOutbox();
   }
 
@@ -414,42 +493,122 @@ export class LiveSession {
         void this.#seq.available().then(() => this.#drainOutbox());
         return;
       }
-      const { body, stored, target } = this.#outbox.shift()!;
-      const frame = body
-        ? JSON.stringify({ ...body, session_id: this.id, seq } as ServerEvent)
-        : undefined;
+      const { body, stored } = this.#outbox.shift()!;
       if (stored) {
         const event: StoredEvent = { seq, ...stored };
         this.#transcript.add(event);
-        if (frame) {
-          // A stored event reaches clients only once it is committed, so whatever a client has
-          // seen of it survives a crash; later frames wait behind it to keep seq order.
-          const pending: PendingFrame = { frame, target, written: false };
-          this.#sending.push(pending);
-          this.#deps.writer.enqueue(this.id, event, () => {
-            pending.written = true;
-            this.#flushSending();
-          });
-        } else {
+        if (!body) {
           this.#deps.writer.enqueue(this.id, event);
+          continue;
         }
-        continue;
       }
-      if (!frame) continue;
-      if (this.#sending.length > 0) this.#sending.push({ frame, target, written: true });
-      else this.#deliver(frame, target);
+      if (!body) continue;
+      const pending: PendingFrame = {
+        frame: JSON.stringify({ ...body, session_id: this.id, seq } as ServerEvent),
+        seq,
+        delta: body.type === 'response.text.delta' ? body.delta : undefined,
+        written: stored === undefined,
+      };
+      if (stored) {
+        // A stored event reaches clients only once it is committed, so whatever a client has
+        // seen of it survives a crash; later events wait behind it to keep seq order.
+        this.#deps.writer.enqueue(this.id, { seq, ...stored }, () => {
+          pending.written = true;
+          this.#flushSending();
+        });
+      }
+      if (this.#sending.length > 0 || !pending.written) this.#sending.push(pending);
+      else this.#deliver(pending);
     }
   }
 
   #flushSending(): void {
     while (this.#sending.length > 0 && this.#sending[0]!.written) {
-      const { frame, target } = this.#sending.shift()!;
-      if (!this.#discarded) this.#deliver(frame, target);
+      const pending = this.#sending.shift()!;
+      if (!this.#discarded) this.#deliver(pending);
     }
   }
 
-  #deliver(frame: string, target: Connection | undefined): void {
-    if (target) target.send(frame);
-    else for (const connection of this.#connections) connection.send(frame);
+  #deliver({ frame, seq, delta }: PendingFrame): void {
+    const entry = { seq, frame };
+    this.#recent.push(entry);
+    this.#lastDelivered = seq;
+    if (delta !== undefined && this.#current) this.#current.deliveredText += delta;
+    for (const subscriber of this.#connections.values()) subscriber.sessionEvent(entry);
+  }
+
+  /** `session.ready` for a socket that now follows the session live. */
+  #greet(subscriber: Subscriber, resumed = this.#resumed): void {
+    subscriber.own({
+      type: 'session.ready',
+      protocol: PROTOCOL_VERSION,
+      user_id: this.userId,
+      resumed,
+      model: this.#deps.chatModel.modelId,
+      provider: this.#deps.chatModel.provider,
+      demo: this.#deps.chatModel.demo,
+      last_seq: this.#lastDelivered,
+      response_in_flight: this.#current !== undefined,
+    });
+    subscriber.goLive();
+  }
+
+  /**
+   * Sends a returning socket every session event after `afterSeq`, then continues live with no
+   * gap and no repeat. Exact from the in-memory buffer when it still holds them; otherwise the
+   * stored events come from the database, page by page at the socket's pace, and a response
+   * whose deltas are gone is sent whole as `response.snapshot`.
+   */
+  async #resume(subscriber: Subscriber, afterSeq: number): Promise<void> {
+    const upTo = this.#lastDelivered;
+    const from = Math.min(afterSeq, upTo);
+    subscriber.mode = 'replaying';
+    subscriber.position = from;
+    const inFlight = this.#current;
+    const snapshot = inFlight ? { responseId: inFlight.responseId, text: inFlight.deliveredText } : undefined;
+    subscriber.own({
+      type: 'session.ready',
+      protocol: PROTOCOL_VERSION,
+      user_id: this.userId,
+      resumed: true,
+      model: this.#deps.chatModel.modelId,
+      provider: this.#deps.chatModel.provider,
+      demo: this.#deps.chatModel.demo,
+      last_seq: upTo,
+      response_in_flight: inFlight !== undefined,
+    });
+    if (this.#recent.covers(from)) {
+      for (const entry of this.#recent.since(from)) if (entry.seq <= upTo) subscriber.write(entry);
+      subscriber.goLive();
+      return;
+    }
+    try {
+      for await (const event of replayStoredEvents({ db: this.#deps.db, sessionId: this.id, afterSeq: from, upToSeq: upTo })) {
+        if (subscriber.cut || !this.#connections.has(subscriber.connection)) return;
+        if (event.ending && event.ending.text) {
+          subscriber.own({
+            type: 'response.snapshot',
+            response_id: event.ending.responseId,
+            text: event.ending.text,
+            status: event.ending.status,
+          });
+        }
+        subscriber.write({ seq: event.seq, frame: JSON.stringify({ ...event.body, session_id: this.id, seq: event.seq }) });
+        // Respect the socket's pace: a long replay is not queued in memory all at once.
+        while (subscriber.connection.bufferedAmount > 256 * 1024 && !subscriber.cut) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }
+    } catch (error) {
+      this.#deps.logger.error({ err: error, sessionId: this.id }, 'replay failed');
+      subscriber.connection.close(CloseCode.internalError, 'replay failed');
+      return;
+    }
+    if (snapshot && subscriber.position <= upTo) {
+      subscriber.position = upTo;
+      subscriber.own({ type: 'response.snapshot', response_id: snapshot.responseId, text: snapshot.text, status: 'streaming' });
+    }
+    subscriber.position = Math.max(subscriber.position, upTo);
+    subscriber.goLive();
   }
 }

@@ -38,10 +38,16 @@ export class SessionRegistry {
     sessionId,
     userId,
     connection,
+    afterSeq,
+    holdForResume,
   }: {
     sessionId: string;
     userId: string;
     connection: Connection;
+    /** Replay every session event after this seq first. */
+    afterSeq?: number;
+    /** Wait briefly for a `session.resume` first frame. */
+    holdForResume?: boolean;
   }): Promise<LiveSession | 'forbidden' | 'closed'> {
     if (this.#closed) return 'closed';
     this.#cancelEndTimer(sessionId);
@@ -65,7 +71,7 @@ export class SessionRegistry {
       this.#live.set(sessionId, session);
     }
     if (session.userId !== userId) return 'forbidden';
-    session.attach(connection);
+    session.attach(connection, { afterSeq, holdForResume });
     return session;
   }
 

@@ -45,7 +45,7 @@ export class SeqCounter {
     return seq;
   }
 
-  /** The last seq handed out (0 before the first). */
+  /** The last seq handed out (before the first: the seq below the first block). */
   get last(): number {
     return this.#next - 1;
   }

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/connect.ts';
-import { sessionEvents, sessions } from '../db/schema.ts';
+import { responseDrafts, sessionEvents, sessions } from '../db/schema.ts';
 import type { StoredEvent } from '../chat/history.ts';
 
 /** A block of seq numbers this process may hand out: `start` to `end`, inclusive. */
@@ -82,6 +82,7 @@ const transcriptTypes = [
   'assistant_message',
   'response_cancelled',
   'response_failed',
+  'response_interrupted',
   'tool_call',
   'tool_result',
 ];
@@ -104,4 +105,30 @@ export async function loadTranscriptEvents(
     .orderBy(desc(sessionEvents.seq))
     .limit(limit);
   return rows.reverse();
+}
+
+/**
+ * Turns the drafts of responses that were streaming when their process died into stored
+ * `response_interrupted` events with the text saved so far, numbered by `takeSeq`.
+ */
+export async function interruptDrafts(db: Database, sessionId: string, takeSeq: () => number): Promise<number> {
+  const drafts = await db
+    .select()
+    .from(responseDrafts)
+    .where(eq(responseDrafts.sessionId, sessionId))
+    .orderBy(responseDrafts.updatedAt);
+  if (drafts.length === 0) return 0;
+  await db.transaction(async (tx) => {
+    await tx.insert(sessionEvents).values(
+      drafts.map((draft) => ({
+        sessionId,
+        seq: takeSeq(),
+        eventType: 'response_interrupted',
+        content: draft.text,
+        metadata: { response_id: draft.responseId, status: 'interrupted' },
+      })),
+    );
+    await tx.delete(responseDrafts).where(eq(responseDrafts.sessionId, sessionId));
+  });
+  return drafts.length;
 }

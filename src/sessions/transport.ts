@@ -7,6 +7,8 @@ export interface Connection {
   readonly id: string;
   /** Sends one serialized event. Must not throw. */
   send(frame: string): void;
+  /** Bytes sent but not yet taken by the network: how far the client is behind. */
+  readonly bufferedAmount: number;
   /** Closes the connection with a WebSocket close code and a short reason. */
   close(code: number, reason: string): void;
 }

@@ -1,0 +1,23 @@
+import { describe, expect, test } from 'vitest';
+import { ReplayBuffer } from './replay-buffer.ts';
+
+describe('ReplayBuffer', () => {
+  test('keeps the newest frames within its count and tells whether a resume point is covered', () => {
+    const buffer = new ReplayBuffer({ maxFrames: 3, maxBytes: 1_000 });
+    for (let seq = 1; seq <= 5; seq += 1) buffer.push({ seq, frame: `f${seq}` });
+    expect(buffer.since(0).map((entry) => entry.seq)).toEqual([3, 4, 5]);
+    expect(buffer.covers(2)).toBe(true);
+    expect(buffer.covers(1)).toBe(false);
+    expect(buffer.since(3).map((entry) => entry.seq)).toEqual([4, 5]);
+  });
+
+  test('evicts by bytes too', () => {
+    const buffer = new ReplayBuffer({ maxFrames: 100, maxBytes: 10 });
+    buffer.push({ seq: 1, frame: 'aaaaaa' });
+    buffer.push({ seq: 2, frame: 'bbbbbb' });
+    expect(buffer.since(0).map((entry) => entry.seq)).toEqual([2]);
+    expect(buffer.bytes).toBe(6);
+    expect(buffer.covers(1)).toBe(true);
+    expect(buffer.covers(0)).toBe(false);
+  });
+});
