@@ -595,7 +595,7 @@ export class LiveSession {
         }
         subscriber.write({ seq: event.seq, frame: JSON.stringify({ ...event.body, session_id: this.id, seq: event.seq }) });
         // Respect the socket's pace: a long replay is not queued in memory all at once.
-        while (subscriber.connection.bufferedAmount > 256 * 1024 && !subscriber.cut) {
+        while (subscriber.connection.bufferedAmount > this.#deps.resume.maxBufferedBytes / 2 && !subscriber.cut) {
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
       }
