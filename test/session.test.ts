@@ -524,3 +524,32 @@ describe('the offline demo model', () => {
     }
   });
 });
+
+describe('heartbeats', () => {
+  test('a socket that stops answering pings is dropped and its session ends', async () => {
+    const parley = await startParley({ LLM_PROVIDER: 'demo', WS_PING_INTERVAL_MS: '150' });
+    try {
+      const { default: WebSocket } = await import('ws');
+      // A client that is gone without a close (a sleeping laptop) answers no ping.
+      const silent = new WebSocket(`${parley.wsUrl}/ws/session?user_id=zed`, { autoPong: false });
+      const frames: string[] = [];
+      silent.on('message', (data) => frames.push(data.toString()));
+      await new Promise((resolve) => silent.once('open', resolve));
+      const answering = await TestClient.ready(parley.wsUrl, { userId: 'yan' });
+      const closed = await new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+      expect(closed).toBe(1006);
+      const sessionId = (JSON.parse(frames[0]!) as { session_id: string }).session_id;
+      await expect
+        .poll(async () => {
+          const [row] = await parley.database.db.select().from(sessions).where(eq(sessions.sessionId, sessionId));
+          return row?.status;
+        })
+        .toBe('ended');
+      // A client that answers stays connected through several intervals.
+      expect(answering.client.socket.readyState).toBe(answering.client.socket.OPEN);
+      await answering.client.close();
+    } finally {
+      await parley.close();
+    }
+  });
+});
