@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/connect.ts';
 import { sessionEvents, sessions } from '../db/schema.ts';
-import { storedEventTypes, type ServerEventType } from '../protocol/index.ts';
+import { wireTypeOf, type ServerEventType } from '../protocol/index.ts';
 import { encodeCursor, type SessionCursor } from './session-cursor.ts';
 
 /** A session as the HTTP API shows it. */
@@ -43,9 +43,6 @@ export interface EventResource {
   created_at: string;
 }
 
-const wireTypes = new Map<string, ServerEventType>(
-  Object.entries(storedEventTypes).map(([wire, stored]) => [stored, wire as ServerEventType]),
-);
 
 const sessionColumns = {
   sessionId: sessions.sessionId,
@@ -177,7 +174,7 @@ export async function listEvents(
     events: page.map((row) => ({
       seq: row.seq,
       event_type: row.eventType,
-      type: wireTypes.get(row.eventType) ?? null,
+      type: wireTypeOf(row.eventType) ?? null,
       content: row.content,
       metadata: row.metadata,
       created_at: row.createdAt.toISOString(),

@@ -10,7 +10,11 @@ import { z } from 'zod';
 import type { Database } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import type { SummaryQueue } from '../jobs/types.ts';
-import { storedEventTypes, type ServerEventType } from '../protocol/index.ts';
+import {
+  storedEventTypes,
+  UserId as ProtocolUserId,
+  type ServerEventType,
+} from '../protocol/index.ts';
 import { problemResponses } from './problem.ts';
 import { CursorParameter } from './session-cursor.ts';
 import {
@@ -31,10 +35,9 @@ export interface SessionsRoutesOptions {
 // ---------------------------------------------------------------- inputs
 
 /** The same rule as the WebSocket's `user_id`. */
-const UserId = z
-  .string({ error: 'user_id is required' })
-  .regex(/^[A-Za-z0-9_.@:-]{1,128}$/, 'user_id must be 1-128 characters of A-Z a-z 0-9 _ . @ : -')
-  .describe('Whose sessions to show; the same value the WebSocket was opened with');
+const UserId = ProtocolUserId.describe(
+  'Whose sessions to show; the same value the WebSocket was opened with',
+);
 
 function boundedInteger({
   name,
@@ -107,7 +110,10 @@ const Session = z
   })
   .describe('A session');
 
-const wireEventTypes = Object.keys(storedEventTypes) as [ServerEventType, ...ServerEventType[]];
+const wireEventTypes = [...Object.keys(storedEventTypes), 'response.snapshot'] as unknown as [
+  ServerEventType,
+  ...ServerEventType[],
+];
 
 const SessionEvent = z
   .object({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { CloseCode, ErrorCode } from '../protocol/index.ts';
+import { CloseCode, ErrorCode, UserId } from '../protocol/index.ts';
 import { parseInbound, RateLimiter } from '../sessions/inbound.ts';
 import type { LiveSession } from '../sessions/live-session.ts';
 import type { SessionRegistry } from '../sessions/registry.ts';
@@ -16,7 +16,6 @@ export interface WebSocketRouteOptions {
   pingIntervalMs: number;
 }
 
-const UserId = z.string().regex(/^[A-Za-z0-9_.@:-]{1,128}$/);
 const Query = z.object({
   user_id: UserId.default('anonymous'),
   after_seq: z.coerce.number().int().nonnegative().optional(),

@@ -254,6 +254,21 @@ export const storedEventTypes = {
   'response.cancelled': 'response_cancelled',
   'response.failed': 'response_failed',
 } as const satisfies Partial<Record<ServerEventType, string>>;
+const wireTypeByStoredType = new Map<string, ServerEventType>(
+  Object.entries(storedEventTypes).map(([wire, stored]) => [stored, wire as ServerEventType]),
+);
+wireTypeByStoredType.set('response_interrupted', 'response.snapshot');
+
+/** The wire event a stored event was sent as (undefined for lifecycle records never sent). */
+export function wireTypeOf(storedType: string): ServerEventType | undefined {
+  return wireTypeByStoredType.get(storedType);
+}
+
+/** Who a session belongs to, until authentication arrives: the same rule everywhere. */
+export const UserId = z
+  .string({ error: 'user_id is required' })
+  .regex(/^[A-Za-z0-9_.@:-]{1,128}$/, 'user_id must be 1-128 characters of A-Z a-z 0-9 _ . @ : -');
+
 export type StoredEventType =
   | (typeof storedEventTypes)[keyof typeof storedEventTypes]
   | 'response_interrupted'

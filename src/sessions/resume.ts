@@ -1,11 +1,7 @@
 import { and, asc, eq, gt, lte } from 'drizzle-orm';
 import type { Database } from '../db/connect.ts';
 import { sessionEvents } from '../db/schema.ts';
-import { storedEventTypes } from '../protocol/index.ts';
-
-const wireTypes = Object.fromEntries(
-  Object.entries(storedEventTypes).map(([wire, stored]) => [stored, wire]),
-) as Record<string, string>;
+import { wireTypeOf } from '../protocol/index.ts';
 
 const terminalTypes: Record<string, 'completed' | 'cancelled' | 'failed'> = {
   assistant_message: 'completed',
@@ -79,7 +75,7 @@ export function toWireEvent(row: {
       },
     };
   }
-  const type = wireTypes[row.eventType];
+  const type = wireTypeOf(row.eventType);
   if (!type) return undefined;
   const body = { type, ...row.metadata, ...(row.content !== null ? { text: row.content } : {}) };
   const status = terminalTypes[row.eventType];
