@@ -39,6 +39,16 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
     pgliteDir: config.database.pgliteDir,
     poolSize: config.database.poolSize,
   });
+  try {
+    return await assemble(config, logger, database);
+  } catch (error) {
+    // Whatever failed, the database (and its directory lock) must not stay open behind it.
+    await database.close().catch(() => {});
+    throw error;
+  }
+}
+
+async function assemble(config: Config, logger: Logger, database: DatabaseHandle): Promise<Parley> {
   const writer = new EventWriter({
     db: database.db,
     logger,
@@ -73,7 +83,12 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
     enqueue,
     logger,
   });
-  await lease.start();
+  try {
+    await lease.start();
+  } catch (error) {
+    await jobs.stop().catch(() => {});
+    throw error;
+  }
   const stats = {
     activeSessions: () => registry.activeSessions,
     connectedSockets: () => registry.connectedSockets,
