@@ -20,6 +20,7 @@ import {
   type FakeUpstream,
 } from './support/fake-upstream.ts';
 import { startParley, type RunningParley } from './support/parley.ts';
+import { startChildServer } from './support/child-server.ts';
 
 /** Environment that points Parley at the fake upstream. */
 function upstreamEnv(upstream: FakeUpstream, database: TestDatabase, extra: Record<string, string> = {}) {
@@ -456,6 +457,8 @@ describe('restart on the same PGlite directory', () => {
 
     parley = await startParley(env);
     try {
+      // A second process on the same directory would corrupt it: it refuses to start.
+      await expect(startChildServer(env)).rejects.toThrow(/in use by another Parley process/);
       upstream.enqueue(text('Blue.'));
       const second = await TestClient.ready(parley.wsUrl, { sessionId: first.sessionId });
       expect(second.ready.resumed).toBe(true);
