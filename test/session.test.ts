@@ -10,6 +10,7 @@ import { CloseCode, storedEventTypes, type ServerEvent } from '../src/protocol/i
 import { deltasText, TestClient } from './support/client.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import {
+  destroy,
   fixture,
   fixturesDirectory,
   startFakeUpstream,
@@ -257,6 +258,18 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
     const { client } = await connect();
     client.say('hello?');
     expect((await client.next('response.failed')).error.code).toBe('upstream_rate_limited');
+  });
+
+  test('a connection that breaks mid-stream fails with upstream_unavailable and keeps the partial text', async () => {
+    upstream.enqueue(destroy({ afterChunks: 2, chunks: ['half ', 'a ', 'story'] }));
+    const { client } = await connect();
+    client.say('break please');
+    const failed = await client.next('response.failed');
+    expect(failed.error.code).toBe('upstream_unavailable');
+    expect(failed.text).toBe('half a ');
+    upstream.enqueue(text('fine again'));
+    client.say('again');
+    expect((await client.next('response.completed')).text).toBe('fine again');
   });
 
   test('a stream that stalls fails with upstream_timeout, keeps the partial text and closes the request', async () => {
@@ -521,6 +534,29 @@ describe('the offline demo model', () => {
       expect(client.all('tool.result')[0]!.result).toMatchObject({ result: '84' });
       expect(completed.text).toContain('84');
       expect(client.all('response.text.delta').length).toBeGreaterThan(2);
+      await client.close();
+    } finally {
+      await parley.close();
+    }
+  });
+});
+
+describe('an upstream that is down', () => {
+  test('fails with upstream_unavailable after the retries, and the session stays usable', async () => {
+    const parley = await startParley({
+      LLM_PROVIDER: 'openai-compatible',
+      // Nothing listens on port 9 (discard) here: the connection is refused.
+      LLM_BASE_URL: 'http://127.0.0.1:9/v1',
+      LLM_MAX_RETRIES: '1',
+    });
+    try {
+      const { client } = await TestClient.ready(parley.wsUrl);
+      client.say('anyone there?');
+      const failed = await client.next('response.failed', { timeoutMs: 20_000 });
+      expect(failed.error.code).toBe('upstream_unavailable');
+      expect(failed.error.message).toMatch(/2 attempts|could not be reached|failed/);
+      client.send({ type: 'ping' });
+      await client.next('pong');
       await client.close();
     } finally {
       await parley.close();

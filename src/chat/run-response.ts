@@ -135,7 +135,8 @@ export function describeUpstreamError(error: unknown): ErrorBody {
         message: `The model provider is rate limiting requests${tried}.`,
       };
     }
-    if (status === undefined) {
+    if (status === undefined || (status >= 200 && status < 300)) {
+      // No status, or a 2xx whose body broke off: the connection failed, not the provider.
       return {
         code: ErrorCode.upstreamUnavailable,
         message: `The model provider could not be reached${tried}: ${last.message}`,
