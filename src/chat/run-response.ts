@@ -139,7 +139,10 @@ export function describeUpstreamError(error: unknown): ErrorBody {
       // No status, or a 2xx whose body broke off: the connection failed, not the provider.
       return {
         code: ErrorCode.upstreamUnavailable,
-        message: `The model provider could not be reached${tried}: ${last.message}`,
+        message:
+          status === undefined
+            ? `The model provider could not be reached${tried}: ${last.message}`
+            : `The connection to the model provider broke off mid-stream: ${last.message}`,
       };
     }
     return {
