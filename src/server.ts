@@ -4,8 +4,10 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/connect.ts';
+import type { EventWriter } from './db/event-writer.ts';
 import type { SessionRegistry } from './sessions/registry.ts';
 import { websocketRoutes } from './http/websocket-route.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { sessionsRoutes } from './http/sessions-routes.ts';
@@ -16,6 +18,7 @@ export interface ServerDeps {
   config: Config;
   database: DatabaseHandle;
   registry: SessionRegistry;
+  writer: EventWriter;
   chatModel: ChatModel;
   summaries: SummaryQueue;
   logger: Logger;
@@ -26,6 +29,7 @@ export async function createServer({
   config,
   database,
   registry,
+  writer,
   chatModel,
   summaries,
   logger,
@@ -63,6 +67,8 @@ export async function createServer({
       return reply.code(503).send({ status: 'unavailable', error: (error as Error).message });
     }
   });
+
+  metricsRoute(app, { registry, writer });
 
   websocketRoutes(app, {
     registry,

@@ -1,4 +1,5 @@
 import { inArray, sql } from 'drizzle-orm';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Database } from './connect.ts';
 import { responseDrafts, sessionEvents, sessions } from './schema.ts';
@@ -8,6 +9,8 @@ interface PendingEvent extends StoredEvent {
   sessionId: string;
   /** Called once the event's batch has committed. */
   written: (() => void) | undefined;
+  /** performance.now() when it was enqueued. */
+  enqueuedAt: number;
 }
 
 interface CounterDelta {
@@ -44,9 +47,13 @@ export class EventWriter {
   #writing: Promise<void> | undefined;
   #failures = 0;
   #closed = false;
-  /** Figures for the benchmark and /ready: batches written, rows written, last batch size. */
-  readonly stats = { batches: 0, rows: 0, lastBatchSize: 0, maxLagMs: 0, failures: 0 };
-  #oldestEnqueuedAt = 0;
+  /**
+   * Figures for `/metrics` and the benchmark: batches and rows written, batch sizes, and the
+   * lag (enqueue of a batch's oldest event → its commit) of the slowest batch.
+   */
+  readonly stats = { batches: 0, rows: 0, lastBatchSize: 0, maxBatchSize: 0, maxLagMs: 0, failures: 0 };
+  /** Lag of every committed batch (microseconds), for percentiles; see `takeLagHistogram`. */
+  #lags: RecordableHistogram = createHistogram();
 
   constructor({ db, logger, flushIntervalMs, maxBatch = 1_000 }: EventWriterOptions) {
     this.#db = db;
@@ -61,8 +68,7 @@ export class EventWriter {
    */
   enqueue(sessionId: string, event: StoredEvent, written?: () => void): void {
     if (this.#closed) throw new Error('EventWriter is closed');
-    if (this.#queue.length === 0) this.#oldestEnqueuedAt = performance.now();
-    this.#queue.push({ sessionId, ...event, written });
+    this.#queue.push({ sessionId, ...event, written, enqueuedAt: performance.now() });
     if (this.#queue.length >= this.#maxBatch) this.#kick();
     else this.#schedule();
   }
@@ -93,6 +99,13 @@ export class EventWriter {
     for (const [responseId, draft] of this.#drafts) {
       if (draft.sessionId === sessionId) this.#drafts.delete(responseId);
     }
+  }
+
+  /** The batch lags recorded since the previous call (and starts a new record). */
+  takeLagHistogram(): RecordableHistogram {
+    const lags = this.#lags;
+    this.#lags = createHistogram();
+    return lags;
   }
 
   /** Events waiting to be written. */
@@ -163,7 +176,7 @@ export class EventWriter {
     // event that ends its response is written.
     const drafts = batch.length === this.#queue.length ? this.#drafts : new Map<string, { sessionId: string; text: string | null }>();
     if (drafts === this.#drafts) this.#drafts = new Map();
-    const lagMs = batch.length > 0 ? performance.now() - this.#oldestEnqueuedAt : 0;
+    const waitingSince = batch[0]?.enqueuedAt ?? 0;
     try {
       await this.#db.transaction(async (tx) => {
         if (batch.length > 0) {
@@ -209,12 +222,16 @@ export class EventWriter {
       });
       this.#queue.splice(0, batch.length);
       for (const event of batch) event.written?.();
-      if (this.#queue.length > 0) this.#oldestEnqueuedAt = performance.now();
       this.#failures = 0;
       this.stats.batches += 1;
       this.stats.rows += batch.length;
       this.stats.lastBatchSize = batch.length;
-      this.stats.maxLagMs = Math.max(this.stats.maxLagMs, lagMs);
+      this.stats.maxBatchSize = Math.max(this.stats.maxBatchSize, batch.length);
+      if (batch.length > 0) {
+        const lagMs = performance.now() - waitingSince;
+        this.stats.maxLagMs = Math.max(this.stats.maxLagMs, lagMs);
+        this.#lags.record(Math.max(1, Math.round(lagMs * 1000)));
+      }
     } catch (error) {
       // Put the counters and drafts back (newer drafts win); the events never left the queue.
       for (const [sessionId, delta] of counters) this.count(sessionId, delta);

@@ -1,0 +1,321 @@
+/**
+ * `npm run bench`: measures Parley against a floor (a bare relay) on this machine, in one run.
+ *
+ *   npm run bench                          full run on PGlite (≈ 5–8 min)
+ *   npm run bench -- --db postgres         on Postgres (DATABASE_ADMIN_URL or postgres://postgres@127.0.0.1:5432/postgres)
+ *   npm run bench -- --quick               a short run for development (< 1 min)
+ *   npm run bench -- --profile 1000        also writes a CPU profile of Parley at 1,000 sessions
+ *
+ * Processes: the bench upstream, the relay under test (Parley as `node src/main.ts`, or the
+ * floor), and the load generator, each its own process, all on 127.0.0.1, all killed by PID at
+ * the end of each step. Results: bench/results/<db>[-quick].json and .md.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { checkDurability, type DurabilityResult } from './durability.ts';
+import type { SessionTranscript } from './load.ts';
+import { readProcess, sampleProcess, startNode, waitForHttp, type BenchProcess } from './processes.ts';
+import { summarizeProfile } from './profile-summary.ts';
+import { evaluateTargets, renderReport, type BenchResult, type LoadRun, type IdleRun } from './report.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const here = (file: string) => path.join(root, 'bench', file);
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    db: { type: 'string', default: 'pglite' },
+    'database-url': { type: 'string' },
+    levels: { type: 'string' },
+    idle: { type: 'string' },
+    tokens: { type: 'string' },
+    rate: { type: 'string' },
+    'ramp-ms': { type: 'string' },
+    profile: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+
+const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+const defaults = {
+  full: { levels: [100, 300, 600, 1000, 1500, 2000], idle: [1000, 5000], tokens: 100, rate: 20, rampMs: 2000 },
+  quick: { levels: [50, 300], idle: [500], tokens: 40, rate: 20, rampMs: 1000 },
+  smoke: { levels: [4], idle: [20], tokens: 10, rate: 50, rampMs: 100 },
+}[mode];
+const numbers = (text: string | undefined, fallback: number[]) => (text ? text.split(',').map(Number) : fallback);
+const settings = {
+  levels: numbers(values.levels, defaults.levels),
+  idle: numbers(values.idle, defaults.idle),
+  tokens: Number(values.tokens ?? defaults.tokens),
+  rate: Number(values.rate ?? defaults.rate),
+  rampMs: Number(values['ramp-ms'] ?? defaults.rampMs),
+};
+const db = values.db === 'postgres' ? 'postgres' : 'pglite';
+const adminUrl = values['database-url'] ?? process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const relays = values.only === 'parley' ? ['parley'] : values.only === 'floor' ? ['floor'] : ['floor', 'parley'];
+const outDir = values.out ?? here('results');
+const profileAt = values.profile ? Number(values.profile) : undefined;
+const workDir = mkdtempSync(path.join(tmpdir(), 'parley-bench-'));
+const expectedReplyMs = (settings.tokens / settings.rate) * 1000;
+
+const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+
+/** A fresh database for one Parley process: a new PGlite directory, or a new Postgres database. */
+async function freshDatabase(): Promise<{ env: Record<string, string>; pgliteDir?: string; databaseUrl?: string; drop(): Promise<void> }> {
+  if (db === 'pglite') {
+    const dir = mkdtempSync(path.join(workDir, 'pglite-'));
+    return { env: { PGLITE_DIR: dir }, pgliteDir: dir, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `parley_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: url.toString() },
+    databaseUrl: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+interface Relay {
+  process: BenchProcess;
+  url: string;
+  metrics(): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+  /** Parley only: the database to check afterwards. */
+  database?: Awaited<ReturnType<typeof freshDatabase>>;
+}
+
+async function startRelay(kind: string, upstreamUrl: string, { profile = false } = {}): Promise<Relay> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  if (kind === 'floor') {
+    const floor = startNode('floor', [here('floor-relay.ts'), '--port', String(port), '--upstream', `${upstreamUrl}/v1`]);
+    await floor.nextLine((line) => 'port' in line, 30_000);
+    const url = `http://127.0.0.1:${port}`;
+    return {
+      process: floor,
+      url,
+      metrics: async () => (await fetch(`${url}/metrics`)).json() as Promise<Record<string, unknown>>,
+      stop: () => floor.stop(),
+    };
+  }
+  const database = await freshDatabase();
+  const profileDir = path.join(workDir, `profile-${Date.now()}`);
+  const args = profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir, path.join(root, 'src/main.ts')] : [path.join(root, 'src/main.ts')];
+  const parley = startNode('parley', args, {
+    ...database.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    LLM_PROVIDER: 'openai-compatible',
+    LLM_BASE_URL: `${upstreamUrl}/v1`,
+    LLM_MODEL: 'bench',
+    // Sessions stay open until the measurement is over (the harness then kills the server), so
+    // no session ends, and no summary job runs, while figures are taken.
+    SESSION_END_GRACE_MS: '600000',
+    WS_RATE_LIMIT_PER_SECOND: '100',
+    WS_RATE_LIMIT_BURST: '100',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/health`, parley);
+  return {
+    process: parley,
+    url,
+    database,
+    metrics: async () => (await fetch(`${url}/metrics`)).json() as Promise<Record<string, unknown>>,
+    async stop() {
+      if (profile) {
+        // --cpu-prof writes the profile on a normal exit only.
+        await parley.stop('SIGTERM', 60_000);
+        const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+        if (file) {
+          // Kept (not committed) for a closer look: open it in Chrome DevTools → Performance.
+          const kept = path.join(outDir, 'profiles', `${db}-${profileAt}-sessions.cpuprofile`);
+          mkdirSync(path.dirname(kept), { recursive: true });
+          copyFileSync(path.join(profileDir, file), kept);
+          profiles.push({ sessions: profileAt!, file: kept });
+        }
+      } else {
+        await parley.stop();
+      }
+    },
+  };
+}
+
+const profiles: { sessions: number; file: string }[] = [];
+
+function startLoad(relayUrl: string, upstreamUrl: string): BenchProcess {
+  return startNode('load', [here('load.ts'), '--url', relayUrl, '--upstream', upstreamUrl]);
+}
+
+async function loadRun(kind: string, sessions: number, upstreamUrl: string): Promise<LoadRun> {
+  const profile = kind === 'parley' && profileAt === sessions;
+  const relay = await startRelay(kind, upstreamUrl, { profile });
+  const load = startLoad(relay.url, upstreamUrl);
+  try {
+    await load.nextLine((line) => line.event === 'started', 30_000);
+    load.command({ cmd: 'connect', count: sessions });
+    const connected = await load.nextLine<{ total: number; failed: number; ms: number }>((line) => line.event === 'connected');
+    await relay.metrics(); // starts the interval the next scrape reports on
+    const sampler = sampleProcess(relay.process.pid);
+    const transcriptPath = path.join(workDir, `transcripts-${kind}-${sessions}.json`);
+    load.command({
+      cmd: 'run',
+      sessions: connected.total,
+      rampMs: settings.rampMs,
+      tokensPerReply: settings.tokens,
+      expectedReplyMs,
+      timeoutMs: 30_000,
+      transcriptPath,
+    });
+    const result = await load.nextLine<Record<string, unknown>>((line) => line.event === 'result', settings.rampMs + expectedReplyMs + 90_000);
+    const usage = sampler.stop();
+    const metrics = await relay.metrics();
+    load.command({ cmd: 'exit' });
+    await load.nextLine((line) => line.event === 'exited', 30_000).catch(() => undefined);
+    await load.stop();
+    await relay.stop();
+    let durability: DurabilityResult | undefined;
+    if (relay.database) {
+      const transcripts = JSON.parse(readFileSync(transcriptPath, 'utf8')) as SessionTranscript[];
+      durability = await checkDurability({ transcripts, pgliteDir: relay.database.pgliteDir, databaseUrl: relay.database.databaseUrl });
+    }
+    const { event: _event, ...figures } = result;
+    return {
+      relay: kind,
+      sessions,
+      connect_failed: connected.failed,
+      connect_ms: connected.ms,
+      ...(figures as Omit<LoadRun, 'relay' | 'sessions' | 'connect_failed' | 'connect_ms' | 'server' | 'durability'>),
+      server: {
+        cpu_seconds: Math.round(usage.cpuSeconds * 100) / 100,
+        cpu_percent_of_one_core: Math.round((usage.cpuSeconds / ((settings.rampMs + expectedReplyMs) / 1000)) * 100),
+        peak_rss_mib: Math.round(usage.peakRssBytes / 1048576),
+        event_loop_delay_ms: metrics.event_loop_delay_ms as LoadRun['server']['event_loop_delay_ms'],
+        event_writer: metrics.event_writer as LoadRun['server']['event_writer'],
+      },
+      durability,
+    };
+  } finally {
+    await load.stop();
+    await relay.stop().catch(() => undefined);
+    await relay.database?.drop();
+  }
+}
+
+async function idleRun(kind: string, counts: number[], upstreamUrl: string): Promise<IdleRun[]> {
+  const relay = await startRelay(kind, upstreamUrl);
+  const load = startLoad(relay.url, upstreamUrl);
+  const results: IdleRun[] = [];
+  try {
+    await load.nextLine((line) => line.event === 'started', 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const baseline = readProcess(relay.process.pid).rssBytes;
+    let connected = 0;
+    for (const count of counts) {
+      load.command({ cmd: 'connect', count: count - connected });
+      const answer = await load.nextLine<{ total: number; failed: number; ms: number }>((line) => line.event === 'connected', 300_000);
+      connected = answer.total;
+      // Let allocation from opening sessions settle (and the collector run) before reading RSS.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const rss = readProcess(relay.process.pid).rssBytes;
+      results.push({
+        relay: kind,
+        sessions: count,
+        connected: answer.total,
+        failed: answer.failed,
+        rss_mib: Math.round(rss / 1048576),
+        baseline_rss_mib: Math.round(baseline / 1048576),
+        kib_per_session: Math.round(((rss - baseline) / Math.max(1, answer.total) / 1024) * 10) / 10,
+      });
+      log(`idle ${kind} ${count}: ${results.at(-1)!.kib_per_session} KiB/session`);
+    }
+    load.command({ cmd: 'exit' });
+    await load.nextLine((line) => line.event === 'exited', 60_000).catch(() => undefined);
+    return results;
+  } finally {
+    await load.stop();
+    await relay.stop().catch(() => undefined);
+    await relay.database?.drop();
+  }
+}
+
+function gitCommit(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench'], { cwd: root, encoding: 'utf8' }).trim();
+    return dirty ? `${commit} (+ uncommitted changes)` : commit;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const upstream = startNode('upstream', [here('upstream.ts'), '--tokens', String(settings.tokens), '--rate', String(settings.rate)]);
+  try {
+    const { port } = await upstream.nextLine<{ port: number }>((line) => 'port' in line, 30_000);
+    const upstreamUrl = `http://127.0.0.1:${port}`;
+    const runs: LoadRun[] = [];
+    for (const sessions of settings.levels) {
+      for (const kind of relays) {
+        log(`${kind}: ${sessions} sessions × ${settings.tokens} tokens at ${settings.rate}/s`);
+        const run = await loadRun(kind, sessions, upstreamUrl);
+        runs.push(run);
+        log(
+          `  p50 ${run.added_latency_ms.p50} p99 ${run.added_latency_ms.p99} ms, ttft p50 ${run.first_token_ms.p50} ms, ` +
+            `${run.completed}/${run.sessions} ok, cpu ${run.server.cpu_seconds}s` +
+            (run.durability ? `, durability ${run.durability.passed ? 'ok' : 'FAILED'}` : ''),
+        );
+      }
+    }
+    const idle: IdleRun[] = [];
+    if (settings.idle.length > 0) for (const kind of relays) idle.push(...(await idleRun(kind, settings.idle, upstreamUrl)));
+    const result: BenchResult = {
+      mode,
+      database: db,
+      date: new Date().toISOString(),
+      commit: gitCommit(),
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        memory_gib: Math.round(totalmem() / 1024 ** 3),
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+      },
+      settings: { ...settings, expected_reply_ms: expectedReplyMs },
+      runs,
+      idle,
+      profiles: profiles.map(({ sessions, file }) => ({ sessions, top: summarizeProfile(file) })),
+      duration_s: Math.round((Date.now() - startedAt) / 1000),
+    };
+    result.targets = evaluateTargets(result);
+    mkdirSync(outDir, { recursive: true });
+    const name = mode === 'full' ? db : `${db}-${mode}`;
+    writeFileSync(path.join(outDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(path.join(outDir, `${name}.md`), renderReport(result));
+    log(`results: ${path.join(outDir, `${name}.json`)} and .md (${result.duration_s} s)`);
+    process.stdout.write(renderReport(result));
+  } finally {
+    await upstream.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+await main();
