@@ -4,7 +4,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
 import type { LlmConfig } from '../config.ts';
-import { createDemoModel } from './demo-model.ts';
+import { createDemoModel } from './demo/index.ts';
 
 /** The configured model plus what clients are told about it in `session.ready`. */
 export interface ChatModel {
