@@ -11,6 +11,7 @@ import { metricsRoute } from './http/metrics-route.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { sessionsRoutes } from './http/sessions-routes.ts';
+import { registerWebUi } from './http/web-ui.ts';
 import type { ChatModel } from './chat/models.ts';
 import type { SummaryQueue } from './jobs/types.ts';
 
@@ -81,5 +82,6 @@ export async function createServer({
     summaries,
     onSessionDeleted: (sessionId) => registry.discard(sessionId),
   });
+  await registerWebUi(app);
   return app;
 }
