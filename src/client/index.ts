@@ -13,6 +13,14 @@ import {
 } from '../protocol/index.ts';
 
 export { ResponseTexts } from './response-texts.ts';
+export {
+  HistoryError,
+  ParleyHistory,
+  SessionInfo,
+  toWireEvent,
+  type ModelInfo,
+  type SessionPage,
+} from './history.ts';
 export type { ServerEvent, ClientFrame } from '../protocol/index.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -34,6 +42,11 @@ export interface ParleyClientOptions {
   userId: string;
   /** An existing session to open; without it the server creates one. */
   sessionId?: string;
+  /**
+   * The highest seq already known for `sessionId` (e.g. from the history API): the first
+   * connect then replays only what came after it, as a reconnect does.
+   */
+  afterSeq?: number;
   /** WebSocket constructor; defaults to the global one. */
   WebSocket?: new (url: string) => WebSocketLike;
   /** Check every event against the protocol schema (default true; the benchmark turns it off). */
@@ -69,6 +82,7 @@ export class ParleyClient {
     this.#options = options;
     this.userId = options.userId;
     this.sessionId = options.sessionId;
+    if (options.sessionId !== undefined && options.afterSeq !== undefined) this.lastSeq = options.afterSeq;
     const ctor = options.WebSocket ?? (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
     if (!ctor) throw new Error('No WebSocket implementation: pass options.WebSocket');
     this.#WebSocket = ctor;
@@ -116,6 +130,16 @@ export class ParleyClient {
         resolve(event);
       });
     });
+  }
+
+  /**
+   * Reconnects at once instead of waiting out the backoff (e.g. when the browser says it is
+   * online again). Does nothing unless the client is waiting to reconnect.
+   */
+  reconnectNow(): void {
+    if (this.#stopped || this.state !== 'reconnecting' || this.#socket) return;
+    clearTimeout(this.#timer);
+    this.#open();
   }
 
   /** Closes for good (no reconnect). */
