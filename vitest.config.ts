@@ -2,7 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Web UI tests that need a DOM say so at their top (`@vitest-environment jsdom`).
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/src/**/*.test.{ts,tsx}'],
+    // The browser tests need the built UI: built here, once, and only when its sources changed.
+    globalSetup: ['test/support/build-web.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration suites start servers and databases; two cores do not gain from more workers.

@@ -1,0 +1,13 @@
+/** Says plainly that the replies come from the offline demo model, and how to use a real one. */
+export function DemoBanner() {
+  return (
+    <aside className="demo-banner" role="note" aria-label="Demo model">
+      <strong>Offline demo model, not a real LLM.</strong>{' '}
+      <span>
+        Replies are canned, though the tools are real. To talk to a real model, restart the server with{' '}
+        <code>OPENAI_API_KEY</code>, <code>ANTHROPIC_API_KEY</code> or <code>GROQ_API_KEY</code> set, or with{' '}
+        <code>LLM_PROVIDER=openai-compatible</code> and <code>LLM_BASE_URL</code> (Ollama, vLLM…).
+      </span>
+    </aside>
+  );
+}
