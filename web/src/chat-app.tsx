@@ -132,15 +132,16 @@ export function ChatApp({ userId, onChangeUser }: { userId: string; onChangeUser
         <MessageList
           items={items}
           loading={snapshot.loading}
+          streaming={snapshot.streaming}
           onRetry={(key) => store?.retry(key)}
           onSuggestion={(text) => store?.send(text)}
+          onStop={() => store?.cancel()}
         />
         <Composer
           key={route.key}
           streaming={snapshot.streaming}
           disabled={snapshot.problem !== undefined || store === undefined}
           onSend={(text) => store?.send(text)}
-          onStop={() => store?.cancel()}
         />
       </main>
     </div>

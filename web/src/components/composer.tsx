@@ -2,19 +2,16 @@ import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 
 /**
  * Where the user writes. Enter sends, Shift+Enter adds a line; while a reply streams a message
- * still sends (it queues) and Stop ends the reply. Stop keeps its place when hidden, so
- * nothing moves when a reply starts or ends.
+ * still sends (it queues behind the reply).
  */
 export function Composer({
   streaming,
   disabled,
   onSend,
-  onStop,
 }: {
   streaming: boolean;
   disabled: boolean;
   onSend(text: string): void;
-  onStop(): void;
 }) {
   const [text, setText] = useState('');
   const input = useRef<HTMLTextAreaElement>(null);
@@ -50,14 +47,6 @@ export function Composer({
           disabled={disabled}
           autoFocus
         />
-        <button
-          type="button"
-          className={streaming ? 'stop-button' : 'stop-button invisible'}
-          onClick={onStop}
-          title="Stop the reply (Esc)"
-        >
-          <span aria-hidden="true">■</span> Stop
-        </button>
         <button type="submit" className="send-button" disabled={disabled || text.trim() === ''}>
           Send
         </button>

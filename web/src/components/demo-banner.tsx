@@ -4,9 +4,10 @@ export function DemoBanner() {
     <aside className="demo-banner" role="note" aria-label="Demo model">
       <strong>Offline demo model, not a real LLM.</strong>{' '}
       <span>
-        Replies are canned, though the tools are real. To talk to a real model, restart the server with{' '}
+        <span className="wide-only">Replies are canned, though the tools are real. </span>To use a real model, restart the server with{' '}
         <code>OPENAI_API_KEY</code>, <code>ANTHROPIC_API_KEY</code> or <code>GROQ_API_KEY</code> set, or with{' '}
-        <code>LLM_PROVIDER=openai-compatible</code> and <code>LLM_BASE_URL</code> (Ollama, vLLM…).
+        <code>LLM_PROVIDER=openai-compatible</code> and <code>LLM_BASE_URL</code>
+        <span className="wide-only"> (Ollama, vLLM…)</span>.
       </span>
     </aside>
   );

@@ -26,7 +26,7 @@ function response(key: string, text: string, status: AssistantMessage['status'])
 }
 
 function render(items: ConversationItem[]) {
-  act(() => root.render(<MessageList items={items} loading={false} onRetry={() => {}} onSuggestion={() => {}} />));
+  act(() => root.render(<MessageList items={items} loading={false} streaming={false} onRetry={() => {}} onSuggestion={() => {}} onStop={() => {}} />));
 }
 
 test('while a reply streams, only that message renders its markdown again', () => {
@@ -66,8 +66,10 @@ test('queued and failed messages say so; failed ones can be retried', () => {
           { kind: 'user', key: 'local-2', messageId: undefined, text: 'too big', delivery: 'failed', error: 'The message is too large.' },
         ]}
         loading={false}
+        streaming={false}
         onRetry={onRetry}
         onSuggestion={() => {}}
+        onStop={() => {}}
       />,
     ),
   );

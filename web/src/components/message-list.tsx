@@ -8,13 +8,17 @@ const suggestions = ['What time is it in Tokyo?', 'What is 12*(3+4)?', 'Give me 
 export function MessageList({
   items,
   loading,
+  streaming,
   onRetry,
   onSuggestion,
+  onStop,
 }: {
   items: readonly ConversationItem[];
   loading: boolean;
+  streaming: boolean;
   onRetry(key: string): void;
   onSuggestion(text: string): void;
+  onStop(): void;
 }) {
   const { ref, onScroll, behind, jumpToLatest } = useAutoScroll<HTMLDivElement>(items);
   return (
@@ -42,6 +46,12 @@ export function MessageList({
           ))}
         </div>
       </div>
+      {/* Floats over the conversation: showing it moves nothing. */}
+      {streaming && (
+        <button type="button" className="stop-button" onClick={onStop} title="Stop the reply (Esc)">
+          <span aria-hidden="true">■</span> Stop
+        </button>
+      )}
       {behind && (
         <button type="button" className="jump-latest" onClick={jumpToLatest}>
           ↓ Latest
