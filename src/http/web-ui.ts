@@ -31,6 +31,15 @@ const contentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * The policy for one response. Its own host's WebSocket URLs are named too: `'self'` covers
+ * them in current browsers, not in older Safari.
+ */
+function policyFor(host: string): string {
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) return contentSecurityPolicy;
+  return contentSecurityPolicy.replace("connect-src 'self'", `connect-src 'self' ws://${host} wss://${host}`);
+}
+
 export interface WebUiOptions {
   /** The built UI (a folder with `index.html`); defaults to `web/dist`. */
   root?: string;
@@ -50,9 +59,9 @@ export async function registerWebUi(
   }
   await app.register(fastifyStatic, { root, serve: false });
 
-  const sendIndex = (reply: FastifyReply) =>
+  const sendIndex = (reply: FastifyReply, host: string) =>
     reply
-      .header('content-security-policy', contentSecurityPolicy)
+      .header('content-security-policy', policyFor(host))
       .header('x-content-type-options', 'nosniff')
       .sendFile('index.html', root, { cacheControl: false })
       .header('cache-control', 'no-cache');
@@ -64,8 +73,7 @@ export async function registerWebUi(
     // Checked on each request, so a UI built while the server runs is picked up.
     if (!built()) return reply.code(503).type('text/html').send(notBuiltPage);
     const lastSegment = path.slice(path.lastIndexOf('/') + 1);
-    if (!lastSegment.includes('.')) return sendIndex(reply);
-    if (lastSegment === 'index.html') return sendIndex(reply);
+    if (!lastSegment.includes('.') || lastSegment === 'index.html') return sendIndex(reply, request.host);
     // Vite names assets by content hash: they never change under the same name.
     const hashed = path.startsWith('/assets/');
     return reply.sendFile(path.slice(1), root, {

@@ -6,5 +6,10 @@ import { WelcomeScreen } from './components/welcome-screen.tsx';
 export function App() {
   const [userId, setUserId, lastName] = useUserName();
   if (userId === undefined) return <WelcomeScreen initial={lastName} onPick={setUserId} />;
-  return <ChatApp key={userId} userId={userId} onChangeUser={() => setUserId(undefined)} />;
+  const changeUser = () => {
+    // Another user's conversations are not this one's: start from the top.
+    history.replaceState(null, '', '/');
+    setUserId(undefined);
+  };
+  return <ChatApp key={userId} userId={userId} onChangeUser={changeUser} />;
 }

@@ -76,6 +76,10 @@ export function ChatApp({ userId, onChangeUser }: { userId: string; onChangeUser
   const title = listed?.title ?? firstMessage ?? 'New conversation';
   const label = connectionLabel({ connection: snapshot.connection, online, serverReachable: list.reachable });
 
+  useEffect(() => {
+    document.title = `${title} · Parley`;
+  }, [title]);
+
   const openSession = (sessionId: string | undefined) => {
     setDrawerOpen(false);
     if (sessionId !== undefined && sessionId === snapshot.sessionId) return;

@@ -1,9 +1,22 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { ParleyHistory, SessionInfo } from '../../../src/client/index.ts';
+import type { ParleyHistory, SessionInfo, SessionPage } from '../../../src/client/index.ts';
 
 /** While something is about to change (a session ending, a summary being written): poll fast. */
 const FAST_POLL_MS = 2_000;
 const SLOW_POLL_MS = 30_000;
+const PAGE_SIZE = 30;
+
+/** The newest `wanted` sessions, over as many pages as that takes. */
+async function loadPages(history: ParleyHistory, wanted: number): Promise<SessionPage> {
+  const sessions: SessionInfo[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await history.listSessions({ limit: Math.min(100, wanted - sessions.length), ...(cursor ? { cursor } : {}) });
+    sessions.push(...page.sessions);
+    if (page.next_cursor === null || sessions.length >= wanted) return { sessions, next_cursor: page.next_cursor };
+    cursor = page.next_cursor;
+  }
+}
 
 export interface SessionList {
   sessions: SessionInfo[];
@@ -34,7 +47,7 @@ export function useSessionList(history: ParleyHistory, openSessionId: string | u
     const load = async () => {
       let delay = SLOW_POLL_MS;
       try {
-        const page = await history.listSessions({ limit: 30 * pages.current });
+        const page = await loadPages(history, PAGE_SIZE * pages.current);
         if (stopped) return;
         setSessions(page.sessions);
         setNextCursor(page.next_cursor);
