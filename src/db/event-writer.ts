@@ -13,6 +13,9 @@ interface PendingEvent extends StoredEvent {
   enqueuedAt: number;
 }
 
+/** Sessions whose counters one UPDATE statement changes (4 parameters each). */
+const COUNTER_ROWS_PER_STATEMENT = 1_000;
+
 interface CounterDelta {
   messages: number;
   inputTokens: number;
@@ -208,16 +211,24 @@ export class EventWriter {
         if (removed.length > 0) {
           await tx.delete(responseDrafts).where(inArray(responseDrafts.responseId, removed));
         }
-        for (const [sessionId, delta] of counters) {
-          await tx
-            .update(sessions)
-            .set({
-              messageCount: sql`${sessions.messageCount} + ${delta.messages}`,
-              inputTokens: sql`${sessions.inputTokens} + ${delta.inputTokens}`,
-              outputTokens: sql`${sessions.outputTokens} + ${delta.outputTokens}`,
-              updatedAt: sql`now()`,
-            })
-            .where(sql`${sessions.sessionId} = ${sessionId}`);
+        // One statement for every session's counters: a statement per session made a batch
+        // at 1,000 live sessions take seconds, and every stored event waits for its batch.
+        const deltas = [...counters];
+        for (let start = 0; start < deltas.length; start += COUNTER_ROWS_PER_STATEMENT) {
+          const rows = deltas
+            .slice(start, start + COUNTER_ROWS_PER_STATEMENT)
+            .map(
+              ([sessionId, delta]) =>
+                sql`(${sessionId}::uuid, ${delta.messages}::integer, ${delta.inputTokens}::bigint, ${delta.outputTokens}::bigint)`,
+            );
+          await tx.execute(sql`
+            update sessions set
+              message_count = sessions.message_count + delta.messages,
+              input_tokens = sessions.input_tokens + delta.input_tokens,
+              output_tokens = sessions.output_tokens + delta.output_tokens,
+              updated_at = now()
+            from (values ${sql.join(rows, sql`, `)}) as delta (session_id, messages, input_tokens, output_tokens)
+            where sessions.session_id = delta.session_id`);
         }
       });
       this.#queue.splice(0, batch.length);

@@ -10,7 +10,13 @@ export interface BufferedFrame {
  * read. Older events fall out; a resume from before them is served from the database instead.
  */
 export class ReplayBuffer {
-  readonly #frames: (BufferedFrame | undefined)[];
+  /**
+   * A ring that grows up to `#capacity` as events arrive: most sessions sit idle or hold a few
+   * events, and a preallocated ring of thousands of slots per session was most of an idle
+   * session's memory.
+   */
+  #frames: (BufferedFrame | undefined)[] = [];
+  readonly #capacity: number;
   readonly #maxBytes: number;
   #start = 0;
   #length = 0;
@@ -20,15 +26,15 @@ export class ReplayBuffer {
 
   /** `startAfter`: the newest seq of events that exist only in the database (0 for none). */
   constructor({ maxFrames, maxBytes, startAfter = 0 }: { maxFrames: number; maxBytes: number; startAfter?: number }) {
-    this.#frames = new Array<BufferedFrame | undefined>(maxFrames);
+    this.#capacity = maxFrames;
     this.#maxBytes = maxBytes;
     this.#evictedUpTo = startAfter;
   }
 
   push(entry: BufferedFrame): void {
-    const capacity = this.#frames.length;
-    if (this.#length === capacity) this.#evictOldest();
-    this.#frames[(this.#start + this.#length) % capacity] = entry;
+    if (this.#length === this.#capacity) this.#evictOldest();
+    if (this.#length === this.#frames.length) this.#grow();
+    this.#frames[(this.#start + this.#length) % this.#frames.length] = entry;
     this.#length += 1;
     this.#bytes += entry.frame.length;
     while (this.#bytes > this.#maxBytes && this.#length > 1) this.#evictOldest();
@@ -51,6 +57,16 @@ export class ReplayBuffer {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  #grow(): void {
+    const size = Math.min(this.#capacity, Math.max(16, this.#frames.length * 2));
+    const frames = new Array<BufferedFrame | undefined>(size);
+    for (let index = 0; index < this.#length; index += 1) {
+      frames[index] = this.#frames[(this.#start + index) % this.#frames.length];
+    }
+    this.#frames = frames;
+    this.#start = 0;
   }
 
   #evictOldest(): void {
