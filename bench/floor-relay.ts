@@ -36,6 +36,7 @@ const server = createServer(function metrics(request, response) {
   response.end(
     JSON.stringify({
       rss_bytes: process.memoryUsage.rss(),
+      heap_used_bytes: process.memoryUsage().heapUsed,
       connected_sockets: sockets,
       event_loop_delay_ms: {
         p50: Math.round(sample.percentile(50) / 1e4) / 100,

@@ -26,15 +26,31 @@ function packageOf(url: string): string {
   return url;
 }
 
-export function summarizeProfile(file: string, top = 15): ProfileSummary {
+/**
+ * `window`: only the samples taken between `fromEndMs` and `toEndMs` milliseconds before the
+ * profile ended (e.g. the load phase, leaving out startup and shutdown).
+ */
+export function summarizeProfile(
+  file: string,
+  { top = 15, window }: { top?: number; window?: { fromEndMs: number; toEndMs: number } } = {},
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as {
     nodes: ProfileNode[];
     samples: number[];
     timeDeltas: number[];
+    startTime: number;
+    endTime: number;
   };
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, index) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  const from = window ? profile.endTime - window.fromEndMs * 1000 : -Infinity;
+  const to = window ? profile.endTime - window.toEndMs * 1000 : Infinity;
+  let at = profile.startTime;
+  profile.samples.forEach((id, index) => {
+    const delta = profile.timeDeltas[index] ?? 0;
+    at += delta;
+    if (at >= from && at <= to) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+  });
   const functions = new Map<string, number>();
   const packages = new Map<string, number>();
   let totalUs = 0;

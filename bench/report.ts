@@ -45,6 +45,8 @@ export interface IdleRun {
   rss_mib: number;
   baseline_rss_mib: number;
   kib_per_session: number;
+  /** JS heap in use, per session (the part of RSS the server's own objects take). */
+  heap_kib_per_session: number;
 }
 
 export interface BenchResult {
@@ -183,10 +185,10 @@ export function renderReport(result: BenchResult): string {
   }
   if (result.idle.length > 0) {
     lines.push('');
-    lines.push('| idle sessions | relay | connected | RSS | RSS per session |');
-    lines.push('| ---: | --- | ---: | ---: | ---: |');
+    lines.push('| idle sessions | relay | connected | RSS | RSS per session | JS heap per session |');
+    lines.push('| ---: | --- | ---: | ---: | ---: | ---: |');
     for (const idle of result.idle) {
-      lines.push(`| ${idle.sessions} | ${idle.relay} | ${idle.connected} | ${idle.rss_mib} MiB (from ${idle.baseline_rss_mib}) | ${idle.kib_per_session} KiB |`);
+      lines.push(`| ${idle.sessions} | ${idle.relay} | ${idle.connected} | ${idle.rss_mib} MiB (from ${idle.baseline_rss_mib}) | ${idle.kib_per_session} KiB | ${idle.heap_kib_per_session} KiB |`);
     }
   }
   if (result.targets.length > 0) {

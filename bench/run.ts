@@ -46,11 +46,12 @@ const { values } = parseArgs({
 
 const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
 const defaults = {
-  full: { levels: [100, 300, 600, 1000, 1500, 2000], idle: [1000, 5000], tokens: 100, rate: 20, rampMs: 2000 },
+  full: { levels: [100, 300, 600, 1000, 1500], idle: [1000, 5000], tokens: 100, rate: 20, rampMs: 2000 },
   quick: { levels: [50, 300], idle: [500], tokens: 40, rate: 20, rampMs: 1000 },
   smoke: { levels: [4], idle: [20], tokens: 10, rate: 50, rampMs: 100 },
 }[mode];
-const numbers = (text: string | undefined, fallback: number[]) => (text ? text.split(',').map(Number) : fallback);
+const numbers = (text: string | undefined, fallback: number[]) =>
+  text === undefined ? fallback : text.split(',').filter(Boolean).map(Number);
 const settings = {
   levels: numbers(values.levels, defaults.levels),
   idle: numbers(values.idle, defaults.idle),
@@ -149,7 +150,12 @@ async function startRelay(kind: string, upstreamUrl: string, { profile = false }
           const kept = path.join(outDir, 'profiles', `${db}-${profileAt}-sessions.cpuprofile`);
           mkdirSync(path.dirname(kept), { recursive: true });
           copyFileSync(path.join(profileDir, file), kept);
-          profiles.push({ sessions: profileAt!, file: kept });
+          const exitedAt = performance.now();
+          profiles.push({
+            sessions: profileAt!,
+            file: kept,
+            window: { fromEndMs: exitedAt - loadWindow.start, toEndMs: exitedAt - loadWindow.end },
+          });
         }
       } else {
         await parley.stop();
@@ -158,7 +164,9 @@ async function startRelay(kind: string, upstreamUrl: string, { profile = false }
   };
 }
 
-const profiles: { sessions: number; file: string }[] = [];
+const profiles: { sessions: number; file: string; window: { fromEndMs: number; toEndMs: number } }[] = [];
+/** When the last load phase started and ended (performance.now()), to cut the profile to it. */
+const loadWindow = { start: 0, end: 0 };
 
 function startLoad(relayUrl: string, upstreamUrl: string): BenchProcess {
   return startNode('load', [here('load.ts'), '--url', relayUrl, '--upstream', upstreamUrl]);
@@ -174,6 +182,7 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
     const connected = await load.nextLine<{ total: number; failed: number; ms: number }>((line) => line.event === 'connected');
     await relay.metrics(); // starts the interval the next scrape reports on
     const sampler = sampleProcess(relay.process.pid);
+    loadWindow.start = performance.now();
     const transcriptPath = path.join(workDir, `transcripts-${kind}-${sessions}.json`);
     load.command({
       cmd: 'run',
@@ -186,6 +195,7 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
     });
     const result = await load.nextLine<Record<string, unknown>>((line) => line.event === 'result', settings.rampMs + expectedReplyMs + 90_000);
     const usage = sampler.stop();
+    loadWindow.end = performance.now();
     const metrics = await relay.metrics();
     load.command({ cmd: 'exit' });
     await load.nextLine((line) => line.event === 'exited', 30_000).catch(() => undefined);
@@ -227,6 +237,7 @@ async function idleRun(kind: string, counts: number[], upstreamUrl: string): Pro
     await load.nextLine((line) => line.event === 'started', 30_000);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const baseline = readProcess(relay.process.pid).rssBytes;
+    const baselineHeap = Number((await relay.metrics()).heap_used_bytes);
     let connected = 0;
     for (const count of counts) {
       load.command({ cmd: 'connect', count: count - connected });
@@ -235,6 +246,7 @@ async function idleRun(kind: string, counts: number[], upstreamUrl: string): Pro
       // Let allocation from opening sessions settle (and the collector run) before reading RSS.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       const rss = readProcess(relay.process.pid).rssBytes;
+      const heap = Number((await relay.metrics()).heap_used_bytes);
       results.push({
         relay: kind,
         sessions: count,
@@ -243,6 +255,7 @@ async function idleRun(kind: string, counts: number[], upstreamUrl: string): Pro
         rss_mib: Math.round(rss / 1048576),
         baseline_rss_mib: Math.round(baseline / 1048576),
         kib_per_session: Math.round(((rss - baseline) / Math.max(1, answer.total) / 1024) * 10) / 10,
+        heap_kib_per_session: Math.round(((heap - baselineHeap) / Math.max(1, answer.total) / 1024) * 10) / 10,
       });
       log(`idle ${kind} ${count}: ${results.at(-1)!.kib_per_session} KiB/session`);
     }
@@ -302,7 +315,7 @@ async function main(): Promise<void> {
       settings: { ...settings, expected_reply_ms: expectedReplyMs },
       runs,
       idle,
-      profiles: profiles.map(({ sessions, file }) => ({ sessions, top: summarizeProfile(file) })),
+      profiles: profiles.map(({ sessions, file, window }) => ({ sessions, top: summarizeProfile(file, { window }) })),
       duration_s: Math.round((Date.now() - startedAt) / 1000),
     };
     result.targets = evaluateTargets(result);
