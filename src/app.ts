@@ -50,7 +50,7 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
 
 async function assemble(config: Config, logger: Logger, database: DatabaseHandle): Promise<Parley> {
   const writer = new EventWriter({
-    db: database.db,
+    db: database.writerDb,
     logger,
     flushIntervalMs: config.database.flushIntervalMs,
   });

@@ -17,6 +17,12 @@ export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
 export interface DatabaseHandle {
   db: Database;
+  /**
+   * The connection the event writer uses. On Postgres it is a connection of its own, so event
+   * batches never queue behind other queries in the pool (a burst of session opens, a slow API
+   * call); on PGlite, which has one connection, it is `db`.
+   */
+  writerDb: Database;
   kind: 'pglite' | 'postgres';
   /** Where the data lives, for logs: a directory, `memory://`, or the URL without password. */
   location: string;
@@ -52,14 +58,19 @@ async function connectPostgres(databaseUrl: string, poolSize: number): Promise<D
   // process would crash. The next query reports the failure instead.
   pool.on('error', () => {});
   const db = drizzlePostgres(pool, { schema }) as unknown as Database;
+  const writerPool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  writerPool.on('error', () => {});
+  const writerDb = drizzlePostgres(writerPool, { schema }) as unknown as Database;
   try {
     await migratePostgres(db as never, { migrationsFolder });
   } catch (error) {
     await pool.end();
+    await writerPool.end();
     throw error;
   }
   return {
     db,
+    writerDb,
     kind: 'postgres',
     location: redactUrl(databaseUrl),
     pool,
@@ -67,7 +78,7 @@ async function connectPostgres(databaseUrl: string, poolSize: number): Promise<D
       await pool.query('select 1');
     },
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), writerPool.end()]);
     },
   };
 }
@@ -88,6 +99,7 @@ async function connectPglite(dataDir: string): Promise<DatabaseHandle> {
     const instance = pglite;
     return {
       db,
+      writerDb: db,
       kind: 'pglite',
       location: inMemory ? 'memory://' : path.resolve(dataDir),
       pglite: instance,

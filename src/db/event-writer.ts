@@ -1,8 +1,8 @@
-import { inArray, sql } from 'drizzle-orm';
+import { inArray, sql, type SQL } from 'drizzle-orm';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Database } from './connect.ts';
-import { responseDrafts, sessionEvents, sessions } from './schema.ts';
+import { sessions } from './schema.ts';
 import type { StoredEvent } from '../chat/history.ts';
 
 interface PendingEvent extends StoredEvent {
@@ -13,8 +13,6 @@ interface PendingEvent extends StoredEvent {
   enqueuedAt: number;
 }
 
-/** Sessions whose counters one UPDATE statement changes (4 parameters each). */
-const COUNTER_ROWS_PER_STATEMENT = 1_000;
 
 interface CounterDelta {
   messages: number;
@@ -181,56 +179,8 @@ export class EventWriter {
     if (drafts === this.#drafts) this.#drafts = new Map();
     const waitingSince = batch[0]?.enqueuedAt ?? 0;
     try {
-      await this.#db.transaction(async (tx) => {
-        if (batch.length > 0) {
-          await tx
-            .insert(sessionEvents)
-            .values(
-              batch.map((event) => ({
-                sessionId: event.sessionId,
-                seq: event.seq,
-                eventType: event.eventType,
-                content: event.content,
-                metadata: event.metadata,
-              })),
-            )
-            // A batch retried after a lost acknowledgement must not fail on its own rows.
-            .onConflictDoNothing({ target: [sessionEvents.sessionId, sessionEvents.seq] });
-        }
-        const saved = [...drafts].filter(([, draft]) => draft.text !== null);
-        const removed = [...drafts].filter(([, draft]) => draft.text === null).map(([id]) => id);
-        if (saved.length > 0) {
-          await tx
-            .insert(responseDrafts)
-            .values(saved.map(([responseId, draft]) => ({ responseId, sessionId: draft.sessionId, text: draft.text! })))
-            .onConflictDoUpdate({
-              target: responseDrafts.responseId,
-              set: { text: sql`excluded.text`, updatedAt: sql`now()` },
-            });
-        }
-        if (removed.length > 0) {
-          await tx.delete(responseDrafts).where(inArray(responseDrafts.responseId, removed));
-        }
-        // One statement for every session's counters: a statement per session made a batch
-        // at 1,000 live sessions take seconds, and every stored event waits for its batch.
-        const deltas = [...counters];
-        for (let start = 0; start < deltas.length; start += COUNTER_ROWS_PER_STATEMENT) {
-          const rows = deltas
-            .slice(start, start + COUNTER_ROWS_PER_STATEMENT)
-            .map(
-              ([sessionId, delta]) =>
-                sql`(${sessionId}::uuid, ${delta.messages}::integer, ${delta.inputTokens}::bigint, ${delta.outputTokens}::bigint)`,
-            );
-          await tx.execute(sql`
-            update sessions set
-              message_count = sessions.message_count + delta.messages,
-              input_tokens = sessions.input_tokens + delta.input_tokens,
-              output_tokens = sessions.output_tokens + delta.output_tokens,
-              updated_at = now()
-            from (values ${sql.join(rows, sql`, `)}) as delta (session_id, messages, input_tokens, output_tokens)
-            where sessions.session_id = delta.session_id`);
-        }
-      });
+      const statement = batchStatement(batch, counters, drafts);
+      if (statement) await this.#db.execute(statement);
       this.#queue.splice(0, batch.length);
       for (const event of batch) event.written?.();
       this.#failures = 0;
@@ -280,4 +230,59 @@ export class EventWriter {
       })
       .catch(() => {});
   }
+}
+
+/**
+ * Everything a batch writes, as one statement: events, session counters and drafts in data-
+ * modifying CTEs. One statement is atomic by itself and costs one round trip, where a
+ * transaction of four statements costs six; under load every round trip also waits for a turn
+ * of the event loop, and every stored event waits for its batch.
+ */
+function batchStatement(
+  batch: readonly PendingEvent[],
+  counters: ReadonlyMap<string, CounterDelta>,
+  drafts: ReadonlyMap<string, { sessionId: string; text: string | null }>,
+): SQL | undefined {
+  const parts: SQL[] = [];
+  if (batch.length > 0) {
+    const rows = batch.map(
+      (event) =>
+        sql`(${event.sessionId}::uuid, ${event.seq}::integer, ${event.eventType}, ${event.content}, ${JSON.stringify(event.metadata)}::jsonb)`,
+    );
+    // A batch retried after a lost acknowledgement must not fail on its own rows.
+    parts.push(sql`inserted as (
+      insert into session_events (session_id, seq, event_type, content, metadata)
+      values ${sql.join(rows, sql`, `)}
+      on conflict (session_id, seq) do nothing returning 1)`);
+  }
+  if (counters.size > 0) {
+    const rows = [...counters].map(
+      ([sessionId, delta]) =>
+        sql`(${sessionId}::uuid, ${delta.messages}::integer, ${delta.inputTokens}::bigint, ${delta.outputTokens}::bigint)`,
+    );
+    parts.push(sql`counted as (
+      update sessions set
+        message_count = sessions.message_count + delta.messages,
+        input_tokens = sessions.input_tokens + delta.input_tokens,
+        output_tokens = sessions.output_tokens + delta.output_tokens,
+        updated_at = now()
+      from (values ${sql.join(rows, sql`, `)}) as delta (session_id, messages, input_tokens, output_tokens)
+      where sessions.session_id = delta.session_id returning 1)`);
+  }
+  const saved = [...drafts].filter(([, draft]) => draft.text !== null);
+  const removed = [...drafts].filter(([, draft]) => draft.text === null).map(([id]) => id);
+  if (saved.length > 0) {
+    const rows = saved.map(([responseId, draft]) => sql`(${responseId}::uuid, ${draft.sessionId}::uuid, ${draft.text})`);
+    parts.push(sql`drafted as (
+      insert into response_drafts (response_id, session_id, text)
+      values ${sql.join(rows, sql`, `)}
+      on conflict (response_id) do update set text = excluded.text, updated_at = now() returning 1)`);
+  }
+  if (removed.length > 0) {
+    const ids = removed.map((id) => sql`${id}::uuid`);
+    parts.push(sql`undrafted as (
+      delete from response_drafts where response_id in (${sql.join(ids, sql`, `)}) returning 1)`);
+  }
+  if (parts.length === 0) return undefined;
+  return sql`with ${sql.join(parts, sql`, `)} select 1`;
 }
