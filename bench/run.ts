@@ -13,6 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +105,7 @@ interface Relay {
 }
 
 async function startRelay(kind: string, upstreamUrl: string, { profile = false } = {}): Promise<Relay> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await unusedPort();
   if (kind === 'floor') {
     const floor = startNode('floor', [here('floor-relay.ts'), '--port', String(port), '--upstream', `${upstreamUrl}/v1`]);
     await floor.nextLine((line) => 'port' in line, 30_000);
@@ -332,3 +333,19 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/**
+ * A free port below Linux's ephemeral range (32768+), so the thousands of client sockets of a
+ * run cannot take it between the check and the relay's listen.
+ */
+async function unusedPort(): Promise<number> {
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
