@@ -68,6 +68,14 @@ export const sessionEvents = pgTable(
   (table) => [unique('session_events_session_seq_key').on(table.sessionId, table.seq)],
 );
 
+/** The columns that make a stored event (`StoredEvent`), for selects that read the log. */
+export const storedEventColumns = {
+  seq: sessionEvents.seq,
+  eventType: sessionEvents.eventType,
+  content: sessionEvents.content,
+  metadata: sessionEvents.metadata,
+};
+
 export type SessionRow = typeof sessions.$inferSelect;
 export type SessionEventRow = typeof sessionEvents.$inferSelect;
 export type NewSessionEvent = typeof sessionEvents.$inferInsert;

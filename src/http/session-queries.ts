@@ -4,7 +4,7 @@
  */
 import { and, asc, desc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/connect.ts';
-import { sessionEvents, sessions } from '../db/schema.ts';
+import { sessionEvents, storedEventColumns, sessions } from '../db/schema.ts';
 import { wireTypeOf, type ServerEventType } from '../protocol/index.ts';
 import { encodeCursor, type SessionCursor } from './session-cursor.ts';
 
@@ -157,13 +157,7 @@ export async function listEvents(
   { sessionId, afterSeq, limit }: { sessionId: string; afterSeq: number; limit: number },
 ): Promise<{ events: EventResource[]; nextAfterSeq: number | null }> {
   const rows = await db
-    .select({
-      seq: sessionEvents.seq,
-      eventType: sessionEvents.eventType,
-      content: sessionEvents.content,
-      metadata: sessionEvents.metadata,
-      createdAt: sessionEvents.createdAt,
-    })
+    .select({ ...storedEventColumns, createdAt: sessionEvents.createdAt })
     .from(sessionEvents)
     .where(and(eq(sessionEvents.sessionId, sessionId), gt(sessionEvents.seq, afterSeq)))
     .orderBy(asc(sessionEvents.seq))

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, lte } from 'drizzle-orm';
 import type { Database } from '../db/connect.ts';
-import { sessionEvents } from '../db/schema.ts';
+import { sessionEvents, storedEventColumns } from '../db/schema.ts';
 import { wireTypeOf } from '../protocol/index.ts';
 
 const terminalTypes: Record<string, 'completed' | 'cancelled' | 'failed'> = {
@@ -39,12 +39,7 @@ export async function* replayStoredEvents({
   let cursor = afterSeq;
   for (;;) {
     const rows = await db
-      .select({
-        seq: sessionEvents.seq,
-        eventType: sessionEvents.eventType,
-        content: sessionEvents.content,
-        metadata: sessionEvents.metadata,
-      })
+      .select(storedEventColumns)
       .from(sessionEvents)
       .where(and(eq(sessionEvents.sessionId, sessionId), gt(sessionEvents.seq, cursor), lte(sessionEvents.seq, upToSeq)))
       .orderBy(asc(sessionEvents.seq))

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/connect.ts';
-import { responseDrafts, sessionEvents, sessions } from '../db/schema.ts';
+import { responseDrafts, sessionEvents, sessions, storedEventColumns } from '../db/schema.ts';
 import type { StoredEvent } from '../chat/history.ts';
 
 /** A block of seq numbers this process may hand out: `start` to `end`, inclusive. */
@@ -94,12 +94,7 @@ export async function loadTranscriptEvents(
   limit: number,
 ): Promise<StoredEvent[]> {
   const rows = await db
-    .select({
-      seq: sessionEvents.seq,
-      eventType: sessionEvents.eventType,
-      content: sessionEvents.content,
-      metadata: sessionEvents.metadata,
-    })
+    .select(storedEventColumns)
     .from(sessionEvents)
     .where(and(eq(sessionEvents.sessionId, sessionId), inArray(sessionEvents.eventType, transcriptTypes)))
     .orderBy(desc(sessionEvents.seq))
