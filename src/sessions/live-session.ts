@@ -3,24 +3,15 @@ import type { Logger } from 'pino';
 import type { LlmConfig } from '../config.ts';
 import type { Database } from '../db/connect.ts';
 import type { EventWriter } from '../db/event-writer.ts';
-import { buildModelMessages, Transcript, type StoredEvent } from '../chat/history.ts';
+import { buildModelMessages, Transcript } from '../chat/history.ts';
 import type { ChatModel } from '../chat/models.ts';
 import { runResponse, type ResponseOutcome } from '../chat/run-response.ts';
 import { createToolSet } from '../chat/tool-set.ts';
 import { errorMessage } from '../errors.ts';
-import {
-  CloseCode,
-  connectionEventTypes,
-  ErrorCode,
-  PROTOCOL_VERSION,
-  storedEventTypes,
-  type ClientFrame,
-  type EventBody,
-  type ServerEvent,
-} from '../protocol/index.ts';
-import { ReplayBuffer } from './replay-buffer.ts';
-import { replayStoredEvents } from './resume.ts';
-import { Subscriber } from './subscriber.ts';
+import { CloseCode, ErrorCode, PROTOCOL_VERSION, type ClientFrame, type EventBody } from '../protocol/index.ts';
+import { resumeSubscriber } from './resume.ts';
+import { SessionOutbox } from './session-outbox.ts';
+import type { Subscriber } from './subscriber.ts';
 import type { ParleyTool, ServerStats } from '../tools/types.ts';
 import { SeqCounter } from './seq-counter.ts';
 import { interruptDrafts, loadTranscriptEvents, openSessionRow, reserveSeqBlock } from './store.ts';
@@ -75,18 +66,6 @@ interface ActiveResponse {
   draftSavedAt: number;
 }
 
-interface PendingFrame {
-  frame: string;
-  seq: number;
-  delta: string | undefined;
-  written: boolean;
-}
-
-interface Outgoing {
-  body: EventBody | undefined;
-  stored: { eventType: string; content: string | null; metadata: Record<string, unknown> } | undefined;
-}
-
 /**
  * One open conversation in this process: its sockets, its seq counter, its queue of user
  * messages and the response being streamed. Failures inside it become events; nothing thrown
@@ -96,15 +75,9 @@ export class LiveSession {
   readonly id: string;
   readonly userId: string;
   readonly #deps: SessionDeps;
-  readonly #connections = new Map<Connection, Subscriber>();
-  readonly #recent: ReplayBuffer;
-  /** The newest session event sent to clients. */
-  #lastDelivered = 0;
+  readonly #outbox: SessionOutbox;
   readonly #seq: SeqCounter;
   readonly #transcript: Transcript;
-  readonly #outbox: Outgoing[] = [];
-  /** Frames waiting, in seq order, for a stored event ahead of them to be committed. */
-  readonly #sending: PendingFrame[] = [];
   #queue: { messageId: string; text: string }[] = [];
   #current: ActiveResponse | undefined;
   #loop: Promise<void> | undefined;
@@ -122,12 +95,17 @@ export class LiveSession {
     this.#resumed = init.resumed;
     this.#seq = init.seq;
     this.#transcript = init.transcript;
-    // Everything numbered before this process took the session is in the database only.
-    this.#lastDelivered = init.seq.last;
-    this.#recent = new ReplayBuffer({
-      maxFrames: deps.resume.bufferFrames,
-      maxBytes: deps.resume.bufferBytes,
-      startAfter: this.#lastDelivered,
+    this.#outbox = new SessionOutbox({
+      sessionId: init.sessionId,
+      seq: init.seq,
+      writer: deps.writer,
+      transcript: init.transcript,
+      bufferFrames: deps.resume.bufferFrames,
+      bufferBytes: deps.resume.bufferBytes,
+      maxBufferedBytes: deps.resume.maxBufferedBytes,
+      onDeltaDelivered: (delta) => {
+        if (this.#current) this.#current.deliveredText += delta;
+      },
     });
   }
 
@@ -164,12 +142,12 @@ export class LiveSession {
       seq,
       transcript: new Transcript(events),
     });
-    session.#record('session_started', { resumed: opened.resumed });
+    session.#outbox.record('session_started', { resumed: opened.resumed });
     return session;
   }
 
   get connectionCount(): number {
-    return this.#connections.size;
+    return this.#outbox.size;
   }
 
   /** True while a response streams or messages wait. */
@@ -187,15 +165,10 @@ export class LiveSession {
    * it is greeted with `session.ready` and gets events live from now on.
    */
   attach(connection: Connection, { afterSeq, holdForResume = false }: { afterSeq?: number; holdForResume?: boolean } = {}): void {
-    const subscriber = new Subscriber(connection, {
-      sessionId: this.id,
-      maxBufferedBytes: this.#deps.resume.maxBufferedBytes,
-    });
-    subscriber.position = this.#lastDelivered;
-    this.#connections.set(connection, subscriber);
+    const subscriber = this.#outbox.subscribe(connection);
     if (afterSeq !== undefined) {
       void this.#resume(subscriber, afterSeq);
-    } else if (holdForResume && this.#lastDelivered > 0) {
+    } else if (holdForResume && this.#outbox.lastDelivered > 0) {
       subscriber.mode = 'held';
       subscriber.holdTimer = setTimeout(() => this.#greet(subscriber), this.#deps.resume.holdMs);
     } else {
@@ -205,15 +178,12 @@ export class LiveSession {
 
   /** Removes a socket; returns how many remain. */
   detach(connection: Connection): number {
-    const subscriber = this.#connections.get(connection);
-    if (subscriber) clearTimeout(subscriber.holdTimer);
-    this.#connections.delete(connection);
-    return this.#connections.size;
+    return this.#outbox.unsubscribe(connection);
   }
 
   /** Handles one parsed client frame. */
   handle(connection: Connection, frame: ClientFrame): void {
-    const subscriber = this.#connections.get(connection);
+    const subscriber = this.#outbox.get(connection);
     if (!subscriber) return;
     if (frame.type === 'session.resume') {
       if (subscriber.mode === 'held') {
@@ -248,7 +218,7 @@ export class LiveSession {
 
   /** Sends an event meant for each socket (not a session event) to every socket. */
   broadcast(body: EventBody): void {
-    for (const subscriber of this.#connections.values()) subscriber.own(body);
+    for (const subscriber of this.#outbox.subscribers()) subscriber.own(body);
   }
 
   /** Sends an `error` event to one connection (protocol errors are not stored). */
@@ -270,13 +240,13 @@ export class LiveSession {
       this.#queue = [];
       this.#cancelCurrent(reason);
       await this.idle();
-      this.#record('session_ended', { reason });
+      this.#outbox.record('session_ended', { reason });
       await this.#seq.available();
-      this.#drainOutbox();
+      this.#outbox.drain();
       await this.#deps.writer.flush();
       await this.#deps.endSession(this.id);
       if (reason === 'shutdown') {
-        for (const connection of this.#connections.keys()) {
+        for (const connection of this.#outbox.connections()) {
           connection.close(CloseCode.goingAway, 'server shutting down');
         }
       }
@@ -290,14 +260,10 @@ export class LiveSession {
     this.#discarded = true;
     this.#ending ??= Promise.resolve();
     this.#queue = [];
-    this.#outbox.length = 0;
-    this.#sending.length = 0;
+    const connections = [...this.#outbox.connections()];
+    this.#outbox.discard();
     this.#cancelCurrent('session_ended');
-    this.#deps.writer.forget(this.id);
-    for (const connection of this.#connections.keys()) {
-      connection.close(CloseCode.sessionDeleted, 'session deleted');
-    }
-    this.#connections.clear();
+    for (const connection of connections) connection.close(CloseCode.sessionDeleted, 'session deleted');
   }
 
   #acceptUserMessage(connection: Connection, text: string): void {
@@ -455,160 +421,45 @@ export class LiveSession {
     current.controller.abort();
   }
 
-  /** Stores an event that clients do not receive live (session lifecycle). */
-  #record(eventType: string, metadata: Record<string, unknown>): void {
-    this.#outbox.push({ body: undefined, stored: { eventType, content: null, metadata } });
-    this.#drainOutbox();
-  }
-
-  /**
-   * Sends an event. A session event is numbered, sent to every socket, kept for replay, and
-   * queued for storage when it is one of the stored types; an event for one socket (ready,
-   * error, pong…) takes no number.
-   */
   #emit(body: EventBody, { target }: { target?: Connection } = {}): void {
-    if (connectionEventTypes.has(body.type)) {
-      if (target) this.#connections.get(target)?.own(body);
-      else this.broadcast(body);
-      return;
-    }
-    const storedType = (storedEventTypes as Record<string, string | undefined>)[body.type];
-    let stored: Outgoing['stored'];
-    if (storedType) {
-      const { type: _type, text, ...metadata } = body as EventBody & { text?: string };
-      stored = { eventType: storedType, content: text ?? null, metadata };
-    }
-    this.#outbox.push({ body, stored });
-    this.#drainOutbox();
+    this.#outbox.emit(body, target);
   }
 
-  #drainOutbox(): void {
-    if (this.#discarded) {
-      this.#outbox.length = 0;
-      return;
-    }
-    while (this.#outbox.length > 0) {
-      const seq = this.#seq.take();
-      if (seq === undefined) {
-        void this.#seq.available().then(() => this.#drainOutbox());
-        return;
-      }
-      const { body, stored } = this.#outbox.shift()!;
-      if (stored) {
-        const event: StoredEvent = { seq, ...stored };
-        this.#transcript.add(event);
-        if (!body) {
-          this.#deps.writer.enqueue(this.id, event);
-          continue;
-        }
-      }
-      if (!body) continue;
-      const pending: PendingFrame = {
-        frame: JSON.stringify({ ...body, session_id: this.id, seq } as ServerEvent),
-        seq,
-        delta: body.type === 'response.text.delta' ? body.delta : undefined,
-        written: stored === undefined,
-      };
-      if (stored) {
-        // A stored event reaches clients only once it is committed, so whatever a client has
-        // seen of it survives a crash; later events wait behind it to keep seq order.
-        this.#deps.writer.enqueue(this.id, { seq, ...stored }, () => {
-          pending.written = true;
-          this.#flushSending();
-        });
-      }
-      if (this.#sending.length > 0 || !pending.written) this.#sending.push(pending);
-      else this.#deliver(pending);
-    }
-  }
-
-  #flushSending(): void {
-    while (this.#sending.length > 0 && this.#sending[0]!.written) {
-      const pending = this.#sending.shift()!;
-      if (!this.#discarded) this.#deliver(pending);
-    }
-  }
-
-  #deliver({ frame, seq, delta }: PendingFrame): void {
-    const entry = { seq, frame };
-    this.#recent.push(entry);
-    this.#lastDelivered = seq;
-    if (delta !== undefined && this.#current) this.#current.deliveredText += delta;
-    for (const subscriber of this.#connections.values()) subscriber.sessionEvent(entry);
-  }
-
-  /** `session.ready` for a socket that now follows the session live. */
-  #greet(subscriber: Subscriber, resumed = this.#resumed): void {
-    subscriber.own({
-      type: 'session.ready',
+  #readyBody(resumed: boolean, lastSeq: number) {
+    return {
+      type: 'session.ready' as const,
       protocol: PROTOCOL_VERSION,
       user_id: this.userId,
       resumed,
       model: this.#deps.chatModel.modelId,
       provider: this.#deps.chatModel.provider,
       demo: this.#deps.chatModel.demo,
-      last_seq: this.#lastDelivered,
+      last_seq: lastSeq,
       response_in_flight: this.#current !== undefined,
-    });
+    };
+  }
+
+  /** `session.ready` for a socket that now follows the session live. */
+  #greet(subscriber: Subscriber): void {
+    subscriber.own(this.#readyBody(this.#resumed, this.#outbox.lastDelivered));
     subscriber.goLive();
   }
 
-  /**
-   * Sends a returning socket every session event after `afterSeq`, then continues live with no
-   * gap and no repeat. Exact from the in-memory buffer when it still holds them; otherwise the
-   * stored events come from the database, page by page at the socket's pace, and a response
-   * whose deltas are gone is sent whole as `response.snapshot`.
-   */
-  async #resume(subscriber: Subscriber, afterSeq: number): Promise<void> {
-    const upTo = this.#lastDelivered;
-    const from = Math.min(afterSeq, upTo);
-    subscriber.mode = 'replaying';
-    subscriber.position = from;
+  #resume(subscriber: Subscriber, afterSeq: number): Promise<void> {
+    const upTo = this.#outbox.lastDelivered;
     const inFlight = this.#current;
-    const snapshot = inFlight ? { responseId: inFlight.responseId, text: inFlight.deliveredText } : undefined;
-    subscriber.own({
-      type: 'session.ready',
-      protocol: PROTOCOL_VERSION,
-      user_id: this.userId,
-      resumed: true,
-      model: this.#deps.chatModel.modelId,
-      provider: this.#deps.chatModel.provider,
-      demo: this.#deps.chatModel.demo,
-      last_seq: upTo,
-      response_in_flight: inFlight !== undefined,
+    return resumeSubscriber({
+      db: this.#deps.db,
+      sessionId: this.id,
+      subscriber,
+      afterSeq,
+      upTo,
+      recent: this.#outbox.recent,
+      ready: this.#readyBody(true, upTo),
+      inFlight: inFlight && { responseId: inFlight.responseId, text: inFlight.deliveredText },
+      paceBytes: this.#deps.resume.maxBufferedBytes / 2,
+      attached: () => this.#outbox.get(subscriber.connection) === subscriber,
+      logger: this.#deps.logger,
     });
-    if (this.#recent.covers(from)) {
-      for (const entry of this.#recent.since(from)) if (entry.seq <= upTo) subscriber.write(entry);
-      subscriber.goLive();
-      return;
-    }
-    try {
-      for await (const event of replayStoredEvents({ db: this.#deps.db, sessionId: this.id, afterSeq: from, upToSeq: upTo })) {
-        if (subscriber.cut || !this.#connections.has(subscriber.connection)) return;
-        if (event.ending && event.ending.text) {
-          subscriber.own({
-            type: 'response.snapshot',
-            response_id: event.ending.responseId,
-            text: event.ending.text,
-            status: event.ending.status,
-          });
-        }
-        subscriber.write({ seq: event.seq, frame: JSON.stringify({ ...event.body, session_id: this.id, seq: event.seq }) });
-        // Respect the socket's pace: a long replay is not queued in memory all at once.
-        while (subscriber.connection.bufferedAmount > this.#deps.resume.maxBufferedBytes / 2 && !subscriber.cut) {
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
-      }
-    } catch (error) {
-      this.#deps.logger.error({ err: error, sessionId: this.id }, 'replay failed');
-      subscriber.connection.close(CloseCode.internalError, 'replay failed');
-      return;
-    }
-    if (snapshot && subscriber.position <= upTo) {
-      subscriber.position = upTo;
-      subscriber.own({ type: 'response.snapshot', response_id: snapshot.responseId, text: snapshot.text, status: 'streaming' });
-    }
-    subscriber.position = Math.max(subscriber.position, upTo);
-    subscriber.goLive();
   }
 }
