@@ -27,7 +27,10 @@ interface Row {
   content: string | null;
 }
 
-const storedTypeOf = { 'message.created': 'user_message', 'response.completed': 'assistant_message' } as const;
+const storedTypeOf = {
+  'message.created': 'user_message',
+  'response.completed': 'assistant_message',
+} as const;
 
 export async function checkDurability({
   transcripts,
@@ -97,7 +100,9 @@ export async function checkDurability({
     const extra = rows.filter((row) => !seenSeqs.has(row.seq));
     if (extra.length > 0) {
       result.duplicated += extra.length;
-      problem(`${transcript.sessionId}: ${extra.length} stored message(s) no client saw (seq ${extra.map((row) => row.seq).join(', ')})`);
+      problem(
+        `${transcript.sessionId}: ${extra.length} stored message(s) no client saw (seq ${extra.map((row) => row.seq).join(', ')})`,
+      );
     }
   }
   result.passed = result.missing === 0 && result.duplicated === 0 && result.out_of_order === 0;
@@ -106,17 +111,29 @@ export async function checkDurability({
 
 type Query = ((text: string, params: unknown[]) => Promise<Row[]>) & { close(): Promise<void> };
 
-async function openDatabase({ pgliteDir, databaseUrl }: { pgliteDir?: string; databaseUrl?: string }): Promise<Query> {
+async function openDatabase({
+  pgliteDir,
+  databaseUrl,
+}: {
+  pgliteDir?: string;
+  databaseUrl?: string;
+}): Promise<Query> {
   if (databaseUrl) {
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
-    return Object.assign(async (text: string, params: unknown[]) => (await client.query<Row>(text, params)).rows, {
-      close: () => client.end(),
-    });
+    return Object.assign(
+      async (text: string, params: unknown[]) => (await client.query<Row>(text, params)).rows,
+      {
+        close: () => client.end(),
+      },
+    );
   }
   if (!pgliteDir) throw new Error('checkDurability needs pgliteDir or databaseUrl');
   const db = await PGlite.create(pgliteDir);
-  return Object.assign(async (text: string, params: unknown[]) => (await db.query<Row>(text, params)).rows, {
-    close: () => db.close(),
-  });
+  return Object.assign(
+    async (text: string, params: unknown[]) => (await db.query<Row>(text, params)).rows,
+    {
+      close: () => db.close(),
+    },
+  );
 }

@@ -53,9 +53,20 @@ wss.on('connection', function relay(socket: WebSocket) {
   const sessionId = randomUUID();
   let seq = 0;
   const send = (event: Record<string, unknown>) => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ ...event, session_id: sessionId, seq }));
+    if (socket.readyState === socket.OPEN)
+      socket.send(JSON.stringify({ ...event, session_id: sessionId, seq }));
   };
-  send({ type: 'session.ready', protocol: 1, user_id: 'floor', resumed: false, model: 'bench', provider: 'floor', demo: false, last_seq: 0, response_in_flight: false });
+  send({
+    type: 'session.ready',
+    protocol: 1,
+    user_id: 'floor',
+    resumed: false,
+    model: 'bench',
+    provider: 'floor',
+    demo: false,
+    last_seq: 0,
+    response_in_flight: false,
+  });
   socket.on('close', () => (sockets -= 1));
   socket.on('message', (data) => {
     let frame: { type?: string; text?: string };
@@ -68,7 +79,13 @@ wss.on('connection', function relay(socket: WebSocket) {
     const messageId = randomUUID();
     const responseId = randomUUID();
     seq += 1;
-    send({ type: 'message.created', message_id: messageId, role: 'user', text: frame.text, queued: false });
+    send({
+      type: 'message.created',
+      message_id: messageId,
+      role: 'user',
+      text: frame.text,
+      queued: false,
+    });
     seq += 1;
     send({ type: 'response.started', response_id: responseId, message_id: messageId });
     void streamReply(frame.text, (delta) => {
@@ -77,11 +94,22 @@ wss.on('connection', function relay(socket: WebSocket) {
     }).then(
       (text) => {
         seq += 1;
-        send({ type: 'response.completed', response_id: responseId, text, finish_reason: 'stop', usage: { input_tokens: 0, output_tokens: 0 } });
+        send({
+          type: 'response.completed',
+          response_id: responseId,
+          text,
+          finish_reason: 'stop',
+          usage: { input_tokens: 0, output_tokens: 0 },
+        });
       },
       (error: unknown) => {
         seq += 1;
-        send({ type: 'response.failed', response_id: responseId, text: '', error: { code: 'upstream_error', message: String(error) } });
+        send({
+          type: 'response.failed',
+          response_id: responseId,
+          text: '',
+          error: { code: 'upstream_error', message: String(error) },
+        });
       },
     );
   });
@@ -92,7 +120,11 @@ async function streamReply(text: string, onDelta: (delta: string) => void): Prom
   const response = await fetch(completionsUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: text }] }),
+    body: JSON.stringify({
+      model: 'bench',
+      stream: true,
+      messages: [{ role: 'user', content: text }],
+    }),
   });
   if (!response.ok || !response.body) throw new Error(`upstream answered ${response.status}`);
   const decoder = new TextDecoder();

@@ -63,7 +63,8 @@ async function measureClockOffset(upstream: string): Promise<{ offsetMs: number;
     const before = wallClockMs();
     const { now } = (await (await fetch(`${upstream}/clock`)).json()) as { now: number };
     const after = wallClockMs();
-    if (after - before < best.rttMs) best = { offsetMs: now - (before + after) / 2, rttMs: after - before };
+    if (after - before < best.rttMs)
+      best = { offsetMs: now - (before + after) / 2, rttMs: after - before };
   }
   return best;
 }
@@ -105,7 +106,12 @@ async function connect(count: number): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: 64 }, worker));
-  emit({ event: 'connected', total: sessions.length, failed, ms: Math.round(performance.now() - startedAt) });
+  emit({
+    event: 'connected',
+    total: sessions.length,
+    failed,
+    ms: Math.round(performance.now() - startedAt),
+  });
 }
 
 async function run(command: RunCommand): Promise<void> {
@@ -125,7 +131,11 @@ async function run(command: RunCommand): Promise<void> {
     (session, index) =>
       new Promise<void>((resolve) => {
         const { client } = session;
-        const transcript: SessionTranscript = { sessionId: client.sessionId!, userId: session.userId, events: [] };
+        const transcript: SessionTranscript = {
+          sessionId: client.sessionId!,
+          userId: session.userId,
+          events: [],
+        };
         transcripts.push(transcript);
         let sentAt = 0;
         let tokens = 0;
@@ -154,7 +164,8 @@ async function run(command: RunCommand): Promise<void> {
               forEachStamp(event.delta, (writtenAt) => {
                 tokens += 1;
                 tokensReceived += 1;
-                if (latencyCount < latencies.length) latencies[latencyCount++] = receivedAt - writtenAt;
+                if (latencyCount < latencies.length)
+                  latencies[latencyCount++] = receivedAt - writtenAt;
               });
               break;
             }
@@ -173,10 +184,13 @@ async function run(command: RunCommand): Promise<void> {
         const timer = setTimeout(() => finish('timeout'), startAt - performance.now() + deadline);
         // Starts spread evenly over the ramp, so tokens do not all arrive in the same instant.
         const offset = (index / Math.max(1, chosen.length)) * command.rampMs;
-        setTimeout(() => {
-          sentAt = wallClockMs();
-          if (!client.send('Tell me something, token by token.')) finish('not connected');
-        }, startAt - performance.now() + offset);
+        setTimeout(
+          () => {
+            sentAt = wallClockMs();
+            if (!client.send('Tell me something, token by token.')) finish('not connected');
+          },
+          startAt - performance.now() + offset,
+        );
       }),
   );
   await Promise.all(outcomes);

@@ -14,7 +14,10 @@ export interface BenchProcess {
   /** Everything it wrote to stderr (and stdout lines that were not JSON), for failure messages. */
   output(): string;
   /** Resolves with the next JSON line on stdout that satisfies `match`. */
-  nextLine<T = Record<string, unknown>>(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<T>;
+  nextLine<T = Record<string, unknown>>(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<T>;
   /** Writes one JSON line to its stdin. */
   command(value: Record<string, unknown>): void;
   /** Kills it (SIGKILL unless told) and waits for the exit. */
@@ -22,14 +25,23 @@ export interface BenchProcess {
 }
 
 /** Starts `node <args>` under `bash -c 'ulimit -n <hard>; exec …'`, so the PID is node's own. */
-export function startNode(name: string, args: string[], env: Record<string, string> = {}): BenchProcess {
-  const quoted = [process.execPath, ...args].map((part) => `'${part.replaceAll("'", "'\\''")}'`).join(' ');
+export function startNode(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): BenchProcess {
+  const quoted = [process.execPath, ...args]
+    .map((part) => `'${part.replaceAll("'", "'\\''")}'`)
+    .join(' ');
   const child = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${quoted}`], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
-  const waiters = new Set<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: never) => void }>();
+  const waiters = new Set<{
+    match: (line: Record<string, unknown>) => boolean;
+    resolve: (line: never) => void;
+  }>();
   const backlog: Record<string, unknown>[] = [];
   child.stderr!.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -71,7 +83,11 @@ export function startNode(name: string, args: string[], env: Record<string, stri
         void exited.then(() => {
           if (!waiters.delete(waiter)) return;
           clearTimeout(timer);
-          reject(new Error(`${name} exited (${child.exitCode ?? child.signalCode})\n${output.slice(-4000)}`));
+          reject(
+            new Error(
+              `${name} exited (${child.exitCode ?? child.signalCode})\n${output.slice(-4000)}`,
+            ),
+          );
         });
         const settle = waiter.resolve;
         waiter.resolve = (line) => {
@@ -95,16 +111,22 @@ export function startNode(name: string, args: string[], env: Record<string, stri
 }
 
 /** Waits until `url` answers 2xx, or throws with the process's output. */
-export async function waitForHttp(url: string, process: BenchProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  process: BenchProcess,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (process.child.exitCode !== null) throw new Error(`${process.name} exited early:\n${process.output()}`);
+    if (process.child.exitCode !== null)
+      throw new Error(`${process.name} exited early:\n${process.output()}`);
     try {
       if ((await fetch(url)).ok) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${process.name} did not answer ${url}:\n${process.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${process.name} did not answer ${url}:\n${process.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -112,13 +134,18 @@ export async function waitForHttp(url: string, process: BenchProcess, timeoutMs 
 const clockTicksPerSecond = 100;
 
 /** CPU seconds (user + system) and resident memory of a process, from /proc. */
-export function readProcess(pid: number): { cpuSeconds: number; rssBytes: number; peakRssBytes: number } {
+export function readProcess(pid: number): {
+  cpuSeconds: number;
+  rssBytes: number;
+  peakRssBytes: number;
+} {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which may itself contain spaces and parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  const kib = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   return { cpuSeconds, rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') };
 }
 

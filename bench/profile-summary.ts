@@ -22,7 +22,12 @@ function packageOf(url: string): string {
   const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (match) return match[1]!;
   if (url.startsWith('node:')) return 'node (internals)';
-  if (url.includes('/src/')) return `parley ${url.slice(url.indexOf('/src/') + 1).split('/').slice(0, 2).join('/')}`;
+  if (url.includes('/src/'))
+    return `parley ${url
+      .slice(url.indexOf('/src/') + 1)
+      .split('/')
+      .slice(0, 2)
+      .join('/')}`;
   return url;
 }
 
@@ -59,7 +64,9 @@ export function summarizeProfile(
     const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === '(idle)') continue;
     totalUs += us;
-    const where = url ? `${url.replace(/^.*node_modules\//, '').replace(/^.*\/src\//, 'src/')}:${lineNumber + 1}` : '';
+    const where = url
+      ? `${url.replace(/^.*node_modules\//, '').replace(/^.*\/src\//, 'src/')}:${lineNumber + 1}`
+      : '';
     const name = `${functionName || '(anonymous)'} ${where}`.trim();
     functions.set(name, (functions.get(name) ?? 0) + us);
     const pkg = functionName === '(garbage collector)' ? '(garbage collector)' : packageOf(url);
@@ -69,8 +76,16 @@ export function summarizeProfile(
     [...map]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([name, us]) => ({ name, self_ms: Math.round(us / 1000), percent: Math.round((us / totalUs) * 1000) / 10 }));
-  return { total_ms: Math.round(totalUs / 1000), functions: rank(functions), packages: rank(packages) };
+      .map(([name, us]) => ({
+        name,
+        self_ms: Math.round(us / 1000),
+        percent: Math.round((us / totalUs) * 1000) / 10,
+      }));
+  return {
+    total_ms: Math.round(totalUs / 1000),
+    functions: rank(functions),
+    packages: rank(packages),
+  };
 }
 
 if (import.meta.main) {

@@ -55,7 +55,14 @@ export interface BenchResult {
   date: string;
   commit: string;
   machine: { cores: number; cpu: string; memory_gib: number; node: string; platform: string };
-  settings: { levels: number[]; idle: number[]; tokens: number; rate: number; rampMs: number; expected_reply_ms: number };
+  settings: {
+    levels: number[];
+    idle: number[];
+    tokens: number;
+    rate: number;
+    rampMs: number;
+    expected_reply_ms: number;
+  };
   runs: LoadRun[];
   idle: IdleRun[];
   profiles: { sessions: number; top: ProfileSummary }[];
@@ -70,26 +77,35 @@ export interface Target {
 }
 
 const ratio = (value: number, floor: number | undefined) =>
-  floor === undefined || !Number.isFinite(floor) || floor <= 0 ? '' : ` (${(value / floor).toFixed(2)}×)`;
+  floor === undefined || !Number.isFinite(floor) || floor <= 0
+    ? ''
+    : ` (${(value / floor).toFixed(2)}×)`;
 
 /** Highest session count whose added-latency p99 is ≤ 100 ms with every session complete. */
 export function capacity(runs: LoadRun[], relay: string): number {
   let best = 0;
-  for (const run of runs.filter((candidate) => candidate.relay === relay).sort((a, b) => a.sessions - b.sessions)) {
-    if (run.added_latency_ms.p99 <= 100 && run.failed === 0 && run.connect_failed === 0) best = run.sessions;
+  for (const run of runs
+    .filter((candidate) => candidate.relay === relay)
+    .sort((a, b) => a.sessions - b.sessions)) {
+    if (run.added_latency_ms.p99 <= 100 && run.failed === 0 && run.connect_failed === 0)
+      best = run.sessions;
     else break;
   }
   return best;
 }
 
 export function evaluateTargets(result: BenchResult): Target[] {
-  const find = (relay: string, sessions: number) => result.runs.find((run) => run.relay === relay && run.sessions === sessions);
+  const find = (relay: string, sessions: number) =>
+    result.runs.find((run) => run.relay === relay && run.sessions === sessions);
   const targets: Target[] = [];
   const full = find('parley', 1000);
   const fullFloor = find('floor', 1000);
   if (full) {
     const limit = fullFloor ? 1.5 * fullFloor.added_latency_ms.p99 : Number.NaN;
-    const ok = full.failed === 0 && full.tokens_received === full.tokens_expected && full.durability?.passed === true;
+    const ok =
+      full.failed === 0 &&
+      full.tokens_received === full.tokens_expected &&
+      full.durability?.passed === true;
     targets.push({
       target: '1,000 sessions: none failed, no token lost, durability check passes',
       measured: `${full.completed}/${full.sessions} complete, ${full.tokens_received}/${full.tokens_expected} tokens, durability ${full.durability?.passed ? 'passed' : 'FAILED'}`,
@@ -104,7 +120,11 @@ export function evaluateTargets(result: BenchResult): Target[] {
   const mid = find('parley', 300);
   const midFloor = find('floor', 300);
   if (mid) {
-    targets.push({ target: '300 sessions: added-latency p99 ≤ 25 ms', measured: `${mid.added_latency_ms.p99} ms`, met: mid.added_latency_ms.p99 <= 25 });
+    targets.push({
+      target: '300 sessions: added-latency p99 ≤ 25 ms',
+      measured: `${mid.added_latency_ms.p99} ms`,
+      met: mid.added_latency_ms.p99 <= 25,
+    });
     targets.push({
       target: '300 sessions: time to first token p50 ≤ floor + 10 ms',
       measured: `${mid.first_token_ms.p50} ms vs floor ${midFloor?.first_token_ms.p50 ?? '?'} ms`,
@@ -156,12 +176,22 @@ export function renderReport(result: BenchResult): string {
       `starts are spread over ${settings.rampMs} ms. Upstream, relay and load generator share the machine.`,
   );
   lines.push('');
-  lines.push('| sessions | relay | added p50 | added p99 | added max | first token p50 / p99 | tokens | failed | server CPU | peak RSS | loop delay p99 | write batches (rows/max) | write lag p99 | durability |');
-  lines.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  lines.push(
+    '| sessions | relay | added p50 | added p99 | added max | first token p50 / p99 | tokens | failed | server CPU | peak RSS | loop delay p99 | write batches (rows/max) | write lag p99 | durability |',
+  );
+  lines.push(
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  );
   for (const run of result.runs) {
-    const floor = run.relay === 'floor' ? undefined : result.runs.find((other) => other.relay === 'floor' && other.sessions === run.sessions);
+    const floor =
+      run.relay === 'floor'
+        ? undefined
+        : result.runs.find((other) => other.relay === 'floor' && other.sessions === run.sessions);
     const writer = run.server.event_writer;
-    const tokens = run.tokens_received === run.tokens_expected ? `${run.tokens_received} ✓` : `${run.tokens_received}/${run.tokens_expected} ✗`;
+    const tokens =
+      run.tokens_received === run.tokens_expected
+        ? `${run.tokens_received} ✓`
+        : `${run.tokens_received}/${run.tokens_expected} ✗`;
     lines.push(
       [
         '',
@@ -176,36 +206,55 @@ export function renderReport(result: BenchResult): string {
         `${run.server.cpu_seconds.toFixed(1)} s${ratio(run.server.cpu_seconds, floor?.server.cpu_seconds)}`,
         `${run.server.peak_rss_mib} MiB`,
         `${run.server.event_loop_delay_ms?.p99 ?? '?'} ms`,
-        writer ? `${writer.batches} (${(writer.rows / Math.max(1, writer.batches)).toFixed(1)}/${writer.max_batch_size})` : '—',
+        writer
+          ? `${writer.batches} (${(writer.rows / Math.max(1, writer.batches)).toFixed(1)}/${writer.max_batch_size})`
+          : '—',
         writer ? `${writer.lag_ms.p99} ms` : '—',
-        run.durability ? (run.durability.passed ? `✓ ${run.durability.events_found}/${run.durability.events_seen}` : `✗ missing ${run.durability.missing}, dup ${run.durability.duplicated}, order ${run.durability.out_of_order}`) : '—',
+        run.durability
+          ? run.durability.passed
+            ? `✓ ${run.durability.events_found}/${run.durability.events_seen}`
+            : `✗ missing ${run.durability.missing}, dup ${run.durability.duplicated}, order ${run.durability.out_of_order}`
+          : '—',
         '',
-      ].join(' | ').trim(),
+      ]
+        .join(' | ')
+        .trim(),
     );
   }
   if (result.idle.length > 0) {
     lines.push('');
-    lines.push('| idle sessions | relay | connected | RSS | RSS per session | JS heap per session |');
+    lines.push(
+      '| idle sessions | relay | connected | RSS | RSS per session | JS heap per session |',
+    );
     lines.push('| ---: | --- | ---: | ---: | ---: | ---: |');
     for (const idle of result.idle) {
-      lines.push(`| ${idle.sessions} | ${idle.relay} | ${idle.connected} | ${idle.rss_mib} MiB (from ${idle.baseline_rss_mib}) | ${idle.kib_per_session} KiB | ${idle.heap_kib_per_session} KiB |`);
+      lines.push(
+        `| ${idle.sessions} | ${idle.relay} | ${idle.connected} | ${idle.rss_mib} MiB (from ${idle.baseline_rss_mib}) | ${idle.kib_per_session} KiB | ${idle.heap_kib_per_session} KiB |`,
+      );
     }
   }
   if (result.targets.length > 0) {
     lines.push('');
     lines.push('| target | measured | met |');
     lines.push('| --- | --- | :---: |');
-    for (const target of result.targets) lines.push(`| ${target.target} | ${target.measured} | ${target.met === null ? 'n/a' : target.met ? '✓' : '✗ missed'} |`);
+    for (const target of result.targets)
+      lines.push(
+        `| ${target.target} | ${target.measured} | ${target.met === null ? 'n/a' : target.met ? '✓' : '✗ missed'} |`,
+      );
   }
   for (const profile of result.profiles) {
     lines.push('');
-    lines.push(`CPU profile of Parley at ${profile.sessions} sessions (${profile.top.total_ms} ms on CPU), self time by package:`);
+    lines.push(
+      `CPU profile of Parley at ${profile.sessions} sessions (${profile.top.total_ms} ms on CPU), self time by package:`,
+    );
     lines.push('');
-    for (const entry of profile.top.packages.slice(0, 10)) lines.push(`- ${entry.name}: ${entry.percent} %`);
+    for (const entry of profile.top.packages.slice(0, 10))
+      lines.push(`- ${entry.name}: ${entry.percent} %`);
     lines.push('');
     lines.push('Top functions (self time):');
     lines.push('');
-    for (const entry of profile.top.functions.slice(0, 12)) lines.push(`- \`${entry.name}\`: ${entry.percent} %`);
+    for (const entry of profile.top.functions.slice(0, 12))
+      lines.push(`- \`${entry.name}\`: ${entry.percent} %`);
   }
   lines.push('');
   return lines.join('\n');

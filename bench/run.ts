@@ -12,7 +12,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -21,9 +29,21 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { checkDurability, type DurabilityResult } from './durability.ts';
 import type { SessionTranscript } from './load.ts';
-import { readProcess, sampleProcess, startNode, waitForHttp, type BenchProcess } from './processes.ts';
+import {
+  readProcess,
+  sampleProcess,
+  startNode,
+  waitForHttp,
+  type BenchProcess,
+} from './processes.ts';
 import { summarizeProfile } from './profile-summary.ts';
-import { evaluateTargets, renderReport, type BenchResult, type LoadRun, type IdleRun } from './report.ts';
+import {
+  evaluateTargets,
+  renderReport,
+  type BenchResult,
+  type LoadRun,
+  type IdleRun,
+} from './report.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const here = (file: string) => path.join(root, 'bench', file);
@@ -47,7 +67,13 @@ const { values } = parseArgs({
 
 const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
 const defaults = {
-  full: { levels: [100, 300, 600, 1000, 1500], idle: [1000, 5000], tokens: 100, rate: 20, rampMs: 2000 },
+  full: {
+    levels: [100, 300, 600, 1000, 1500],
+    idle: [1000, 5000],
+    tokens: 100,
+    rate: 20,
+    rampMs: 2000,
+  },
   quick: { levels: [50, 300], idle: [500], tokens: 40, rate: 20, rampMs: 1000 },
   smoke: { levels: [4], idle: [20], tokens: 10, rate: 50, rampMs: 100 },
 }[mode];
@@ -61,8 +87,12 @@ const settings = {
   rampMs: Number(values['ramp-ms'] ?? defaults.rampMs),
 };
 const db = values.db === 'postgres' ? 'postgres' : 'pglite';
-const adminUrl = values['database-url'] ?? process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const relays = values.only === 'parley' ? ['parley'] : values.only === 'floor' ? ['floor'] : ['floor', 'parley'];
+const adminUrl =
+  values['database-url'] ??
+  process.env.DATABASE_ADMIN_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
+const relays =
+  values.only === 'parley' ? ['parley'] : values.only === 'floor' ? ['floor'] : ['floor', 'parley'];
 const outDir = values.out ?? here('results');
 const profileAt = values.profile ? Number(values.profile) : undefined;
 const workDir = mkdtempSync(path.join(tmpdir(), 'parley-bench-'));
@@ -71,10 +101,19 @@ const expectedReplyMs = (settings.tokens / settings.rate) * 1000;
 const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 
 /** A fresh database for one Parley process: a new PGlite directory, or a new Postgres database. */
-async function freshDatabase(): Promise<{ env: Record<string, string>; pgliteDir?: string; databaseUrl?: string; drop(): Promise<void> }> {
+async function freshDatabase(): Promise<{
+  env: Record<string, string>;
+  pgliteDir?: string;
+  databaseUrl?: string;
+  drop(): Promise<void>;
+}> {
   if (db === 'pglite') {
     const dir = mkdtempSync(path.join(workDir, 'pglite-'));
-    return { env: { PGLITE_DIR: dir }, pgliteDir: dir, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      env: { PGLITE_DIR: dir },
+      pgliteDir: dir,
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const name = `parley_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -104,22 +143,35 @@ interface Relay {
   database?: Awaited<ReturnType<typeof freshDatabase>>;
 }
 
-async function startRelay(kind: string, upstreamUrl: string, { profile = false } = {}): Promise<Relay> {
+async function startRelay(
+  kind: string,
+  upstreamUrl: string,
+  { profile = false } = {},
+): Promise<Relay> {
   const port = await unusedPort();
   if (kind === 'floor') {
-    const floor = startNode('floor', [here('floor-relay.ts'), '--port', String(port), '--upstream', `${upstreamUrl}/v1`]);
+    const floor = startNode('floor', [
+      here('floor-relay.ts'),
+      '--port',
+      String(port),
+      '--upstream',
+      `${upstreamUrl}/v1`,
+    ]);
     await floor.nextLine((line) => 'port' in line, 30_000);
     const url = `http://127.0.0.1:${port}`;
     return {
       process: floor,
       url,
-      metrics: async () => (await fetch(`${url}/metrics`)).json() as Promise<Record<string, unknown>>,
+      metrics: async () =>
+        (await fetch(`${url}/metrics`)).json() as Promise<Record<string, unknown>>,
       stop: () => floor.stop(),
     };
   }
   const database = await freshDatabase();
   const profileDir = path.join(workDir, `profile-${Date.now()}`);
-  const args = profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir, path.join(root, 'src/main.ts')] : [path.join(root, 'src/main.ts')];
+  const args = profile
+    ? ['--cpu-prof', '--cpu-prof-dir', profileDir, path.join(root, 'src/main.ts')]
+    : [path.join(root, 'src/main.ts')];
   const parley = startNode('parley', args, {
     ...database.env,
     PORT: String(port),
@@ -165,7 +217,11 @@ async function startRelay(kind: string, upstreamUrl: string, { profile = false }
   };
 }
 
-const profiles: { sessions: number; file: string; window: { fromEndMs: number; toEndMs: number } }[] = [];
+const profiles: {
+  sessions: number;
+  file: string;
+  window: { fromEndMs: number; toEndMs: number };
+}[] = [];
 /** When the last load phase started and ended (performance.now()), to cut the profile to it. */
 const loadWindow = { start: 0, end: 0 };
 
@@ -180,7 +236,9 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
   try {
     await load.nextLine((line) => line.event === 'started', 30_000);
     load.command({ cmd: 'connect', count: sessions });
-    const connected = await load.nextLine<{ total: number; failed: number; ms: number }>((line) => line.event === 'connected');
+    const connected = await load.nextLine<{ total: number; failed: number; ms: number }>(
+      (line) => line.event === 'connected',
+    );
     await relay.metrics(); // starts the interval the next scrape reports on
     const sampler = sampleProcess(relay.process.pid);
     loadWindow.start = performance.now();
@@ -194,7 +252,10 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
       timeoutMs: 30_000,
       transcriptPath,
     });
-    const result = await load.nextLine<Record<string, unknown>>((line) => line.event === 'result', settings.rampMs + expectedReplyMs + 90_000);
+    const result = await load.nextLine<Record<string, unknown>>(
+      (line) => line.event === 'result',
+      settings.rampMs + expectedReplyMs + 90_000,
+    );
     const usage = sampler.stop();
     loadWindow.end = performance.now();
     const metrics = await relay.metrics();
@@ -205,7 +266,11 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
     let durability: DurabilityResult | undefined;
     if (relay.database) {
       const transcripts = JSON.parse(readFileSync(transcriptPath, 'utf8')) as SessionTranscript[];
-      durability = await checkDurability({ transcripts, pgliteDir: relay.database.pgliteDir, databaseUrl: relay.database.databaseUrl });
+      durability = await checkDurability({
+        transcripts,
+        pgliteDir: relay.database.pgliteDir,
+        databaseUrl: relay.database.databaseUrl,
+      });
     }
     const { event: _event, ...figures } = result;
     return {
@@ -213,12 +278,18 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
       sessions,
       connect_failed: connected.failed,
       connect_ms: connected.ms,
-      ...(figures as Omit<LoadRun, 'relay' | 'sessions' | 'connect_failed' | 'connect_ms' | 'server' | 'durability'>),
+      ...(figures as Omit<
+        LoadRun,
+        'relay' | 'sessions' | 'connect_failed' | 'connect_ms' | 'server' | 'durability'
+      >),
       server: {
         cpu_seconds: Math.round(usage.cpuSeconds * 100) / 100,
-        cpu_percent_of_one_core: Math.round((usage.cpuSeconds / ((settings.rampMs + expectedReplyMs) / 1000)) * 100),
+        cpu_percent_of_one_core: Math.round(
+          (usage.cpuSeconds / ((settings.rampMs + expectedReplyMs) / 1000)) * 100,
+        ),
         peak_rss_mib: Math.round(usage.peakRssBytes / 1048576),
-        event_loop_delay_ms: metrics.event_loop_delay_ms as LoadRun['server']['event_loop_delay_ms'],
+        event_loop_delay_ms:
+          metrics.event_loop_delay_ms as LoadRun['server']['event_loop_delay_ms'],
         event_writer: metrics.event_writer as LoadRun['server']['event_writer'],
       },
       durability,
@@ -242,7 +313,10 @@ async function idleRun(kind: string, counts: number[], upstreamUrl: string): Pro
     let connected = 0;
     for (const count of counts) {
       load.command({ cmd: 'connect', count: count - connected });
-      const answer = await load.nextLine<{ total: number; failed: number; ms: number }>((line) => line.event === 'connected', 300_000);
+      const answer = await load.nextLine<{ total: number; failed: number; ms: number }>(
+        (line) => line.event === 'connected',
+        300_000,
+      );
       connected = answer.total;
       // Let allocation from opening sessions settle (and the collector run) before reading RSS.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
@@ -255,8 +329,10 @@ async function idleRun(kind: string, counts: number[], upstreamUrl: string): Pro
         failed: answer.failed,
         rss_mib: Math.round(rss / 1048576),
         baseline_rss_mib: Math.round(baseline / 1048576),
-        kib_per_session: Math.round(((rss - baseline) / Math.max(1, answer.total) / 1024) * 10) / 10,
-        heap_kib_per_session: Math.round(((heap - baselineHeap) / Math.max(1, answer.total) / 1024) * 10) / 10,
+        kib_per_session:
+          Math.round(((rss - baseline) / Math.max(1, answer.total) / 1024) * 10) / 10,
+        heap_kib_per_session:
+          Math.round(((heap - baselineHeap) / Math.max(1, answer.total) / 1024) * 10) / 10,
       });
       log(`idle ${kind} ${count}: ${results.at(-1)!.kib_per_session} KiB/session`);
     }
@@ -272,8 +348,14 @@ async function idleRun(kind: string, counts: number[], upstreamUrl: string): Pro
 
 function gitCommit(): string {
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench'], { cwd: root, encoding: 'utf8' }).trim();
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench'], {
+      cwd: root,
+      encoding: 'utf8',
+    }).trim();
     return dirty ? `${commit} (+ uncommitted changes)` : commit;
   } catch {
     return 'unknown';
@@ -282,7 +364,13 @@ function gitCommit(): string {
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
-  const upstream = startNode('upstream', [here('upstream.ts'), '--tokens', String(settings.tokens), '--rate', String(settings.rate)]);
+  const upstream = startNode('upstream', [
+    here('upstream.ts'),
+    '--tokens',
+    String(settings.tokens),
+    '--rate',
+    String(settings.rate),
+  ]);
   try {
     const { port } = await upstream.nextLine<{ port: number }>((line) => 'port' in line, 30_000);
     const upstreamUrl = `http://127.0.0.1:${port}`;
@@ -300,7 +388,8 @@ async function main(): Promise<void> {
       }
     }
     const idle: IdleRun[] = [];
-    if (settings.idle.length > 0) for (const kind of relays) idle.push(...(await idleRun(kind, settings.idle, upstreamUrl)));
+    if (settings.idle.length > 0)
+      for (const kind of relays) idle.push(...(await idleRun(kind, settings.idle, upstreamUrl)));
     const result: BenchResult = {
       mode,
       database: db,
@@ -316,7 +405,10 @@ async function main(): Promise<void> {
       settings: { ...settings, expected_reply_ms: expectedReplyMs },
       runs,
       idle,
-      profiles: profiles.map(({ sessions, file, window }) => ({ sessions, top: summarizeProfile(file, { window }) })),
+      profiles: profiles.map(({ sessions, file, window }) => ({
+        sessions,
+        top: summarizeProfile(file, { window }),
+      })),
       duration_s: Math.round((Date.now() - startedAt) / 1000),
     };
     result.targets = evaluateTargets(result);

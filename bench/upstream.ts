@@ -23,7 +23,11 @@ const intervalMs = 1000 / Number(values.rate);
 let streams = 0;
 let tokensWritten = 0;
 
-function chunk(id: string, delta: Record<string, unknown>, finishReason: string | null = null): string {
+function chunk(
+  id: string,
+  delta: Record<string, unknown>,
+  finishReason: string | null = null,
+): string {
   return `data: ${JSON.stringify({
     id,
     object: 'chat.completion.chunk',
@@ -70,7 +74,12 @@ function stream(response: ServerResponse, includeUsage: boolean): void {
 }
 
 function complete(response: ServerResponse): void {
-  const content = JSON.stringify({ title: 'Bench', summary: 'A benchmark session.', topics: ['bench'], tools_used: [] });
+  const content = JSON.stringify({
+    title: 'Bench',
+    summary: 'A benchmark session.',
+    topics: ['bench'],
+    tools_used: [],
+  });
   response.writeHead(200, { 'content-type': 'application/json' });
   response.end(
     JSON.stringify({

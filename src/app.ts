@@ -111,7 +111,15 @@ async function assemble(config: Config, logger: Logger, database: DatabaseHandle
     },
     { graceMs: config.sessionEndGraceMs },
   );
-  const app = await createServer({ config, database, registry, writer, chatModel, summaries: jobs, logger });
+  const app = await createServer({
+    config,
+    database,
+    registry,
+    writer,
+    chatModel,
+    summaries: jobs,
+    logger,
+  });
 
   let closing: Promise<void> | undefined;
   return {

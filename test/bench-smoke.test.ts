@@ -22,10 +22,13 @@ describe('benchmark harness (smoke run)', () => {
         process.execPath,
         [path.join(root, 'bench/run.ts'), '--smoke', '--out', out],
         { cwd: root, timeout: 110_000 },
-        (error, _stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve()),
+        (error, _stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(),
       );
     });
-    const result = JSON.parse(readFileSync(path.join(out, 'pglite-smoke.json'), 'utf8')) as BenchResult;
+    const result = JSON.parse(
+      readFileSync(path.join(out, 'pglite-smoke.json'), 'utf8'),
+    ) as BenchResult;
     expect(readFileSync(path.join(out, 'pglite-smoke.md'), 'utf8')).toContain('| parley |');
     expect(result.machine.cores).toBeGreaterThan(0);
     expect(result.machine.node).toMatch(/^v24/);
@@ -43,11 +46,19 @@ describe('benchmark harness (smoke run)', () => {
       expect(run.server.event_loop_delay_ms.p99).toBeGreaterThanOrEqual(0);
     }
     const parley = result.runs.find((run) => run.relay === 'parley')!;
-    expect(parley.durability).toMatchObject({ passed: true, missing: 0, duplicated: 0, out_of_order: 0 });
+    expect(parley.durability).toMatchObject({
+      passed: true,
+      missing: 0,
+      duplicated: 0,
+      out_of_order: 0,
+    });
     // One user message and one completed reply per session.
     expect(parley.durability!.events_found).toBe(parley.sessions * 2);
     expect(parley.server.event_writer!.rows).toBeGreaterThan(0);
-    expect(result.idle.find((idle) => idle.relay === 'parley')).toMatchObject({ connected: 20, failed: 0 });
+    expect(result.idle.find((idle) => idle.relay === 'parley')).toMatchObject({
+      connected: 20,
+      failed: 0,
+    });
     expect(result.targets!.length).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -64,13 +64,18 @@ describe.each(databaseKinds)('crash recovery on %s', (kind) => {
 
   async function waitForSummary(server: ChildServer, sessionId: string, userId: string) {
     await expect
-      .poll(async () => (await session(server, sessionId, userId)).summary_status, { timeout: 40_000, interval: 200 })
+      .poll(async () => (await session(server, sessionId, userId)).summary_status, {
+        timeout: 40_000,
+        interval: 200,
+      })
       .toBe('done');
     return session(server, sessionId, userId);
   }
 
   const summaryRequestsAbout = (upstream: FakeUpstream, marker: string) =>
-    upstream.requests.filter((request) => request.body.stream !== true && JSON.stringify(request.body).includes(marker));
+    upstream.requests.filter(
+      (request) => request.body.stream !== true && JSON.stringify(request.body).includes(marker),
+    );
 
   test('a session whose summary was running when the server was killed is summarized after the restart', async () => {
     const { upstream, start } = await setup();
@@ -82,10 +87,14 @@ describe.each(databaseKinds)('crash recovery on %s', (kind) => {
     await client.next('response.completed');
     await client.close();
     // The summary job is running (its model call hangs) when the process dies.
-    await expect.poll(() => summaryRequestsAbout(upstream, marker).length, { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(() => summaryRequestsAbout(upstream, marker).length, { timeout: 15_000 })
+      .toBe(1);
     expect(await server.kill('SIGKILL')).toBe('SIGKILL');
 
-    upstream.enqueueGenerate(json({ summary: 'Summarized after the crash.', title: 'Crash', topics: [], tools_used: [] }));
+    upstream.enqueueGenerate(
+      json({ summary: 'Summarized after the crash.', title: 'Crash', topics: [], tools_used: [] }),
+    );
     server = await start();
     const summarized = await waitForSummary(server, sessionId, 'erin');
     expect(summarized).toMatchObject({ status: 'ended', summary: 'Summarized after the crash.' });
@@ -103,10 +112,16 @@ describe.each(databaseKinds)('crash recovery on %s', (kind) => {
     await server.kill('SIGKILL');
     expect((await client.closed).code).toBe(1006);
 
-    upstream.enqueueGenerate(json({ summary: 'Ended by the sweep.', title: 'Sweep', topics: [], tools_used: [] }));
+    upstream.enqueueGenerate(
+      json({ summary: 'Ended by the sweep.', title: 'Sweep', topics: [], tools_used: [] }),
+    );
     server = await start();
     const summarized = await waitForSummary(server, sessionId, 'frank');
-    expect(summarized).toMatchObject({ status: 'ended', summary: 'Ended by the sweep.', summary_attempts: 1 });
+    expect(summarized).toMatchObject({
+      status: 'ended',
+      summary: 'Ended by the sweep.',
+      summary_attempts: 1,
+    });
     expect(summarized.ended_at).not.toBeNull();
     expect(summaryRequestsAbout(upstream, marker)).toHaveLength(1);
 
@@ -117,7 +132,9 @@ describe.each(databaseKinds)('crash recovery on %s', (kind) => {
     ).json()) as { events: { seq: number; event_type: string; content: string | null }[] };
     const types = events.events.map((event) => event.event_type);
     expect(types).toContain('user_message');
-    expect(events.events.find((event) => event.event_type === 'assistant_message')?.content).toBe(completed.text);
+    expect(events.events.find((event) => event.event_type === 'assistant_message')?.content).toBe(
+      completed.text,
+    );
     expect(types.at(-1)).toBe('session_ended');
     expect(events.events.at(-1)!.seq).toBeGreaterThan(lastSeq);
 
@@ -154,7 +171,9 @@ describe.each(databaseKinds)('crash recovery on %s', (kind) => {
     const events = (await (
       await fetch(`${server.httpUrl}/api/sessions/${sessionId}/events?user_id=gina`)
     ).json()) as { events: { event_type: string; content: string | null }[] };
-    expect(events.events.find((event) => event.event_type === 'assistant_message')?.content).toBe(completed.text);
+    expect(events.events.find((event) => event.event_type === 'assistant_message')?.content).toBe(
+      completed.text,
+    );
     await waitForSummary(server, sessionId, 'gina');
   });
 });

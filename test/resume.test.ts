@@ -17,7 +17,9 @@ import { startParley, type RunningParley } from './support/parley.ts';
  * What a client rebuilds of each response from the events it got: deltas append, a snapshot
  * replaces, the end of a response states the final text.
  */
-function rebuild(events: readonly ServerEvent[]): Map<string, { text: string; final?: string; status?: string }> {
+function rebuild(
+  events: readonly ServerEvent[],
+): Map<string, { text: string; final?: string; status?: string }> {
   const responses = new Map<string, { text: string; final?: string; status?: string }>();
   const get = (id: string) => {
     let entry = responses.get(id);
@@ -49,16 +51,22 @@ function rebuild(events: readonly ServerEvent[]): Map<string, { text: string; fi
 function expectOrderedWithoutRepeats(events: readonly ServerEvent[]) {
   let previous = -1;
   for (const event of events) {
-    expect(event.seq, `${event.type} at seq ${event.seq} after ${previous}`).toBeGreaterThanOrEqual(previous);
+    expect(event.seq, `${event.type} at seq ${event.seq} after ${previous}`).toBeGreaterThanOrEqual(
+      previous,
+    );
     previous = event.seq;
   }
   const numbered = events.filter(
-    (event) => !['session.ready', 'error', 'pong', 'response.snapshot', 'session.summary'].includes(event.type),
+    (event) =>
+      !['session.ready', 'error', 'pong', 'response.snapshot', 'session.summary'].includes(
+        event.type,
+      ),
   );
   expect(new Set(numbered.map((event) => event.seq)).size).toBe(numbered.length);
 }
 
-const words = (count: number, prefix = 'w') => Array.from({ length: count }, (_, index) => `${prefix}${index} `);
+const words = (count: number, prefix = 'w') =>
+  Array.from({ length: count }, (_, index) => `${prefix}${index} `);
 
 /** A seeded generator, so a failing drop point can be reproduced. */
 function random(seed: number) {
@@ -174,7 +182,9 @@ describe.each(databaseKinds)('resume on %s', (kind) => {
     await first.next('response.text.delta', { count: 5 });
     first.socket.terminate();
     const lastSeq = Math.max(...first.events.map((event) => event.seq));
-    const second = track(await TestClient.connect(exact.wsUrl, { userId: 'ivan', sessionId: ready.session_id }));
+    const second = track(
+      await TestClient.connect(exact.wsUrl, { userId: 'ivan', sessionId: ready.session_id }),
+    );
     second.send({ type: 'session.resume', after_seq: lastSeq });
     const end = await second.responseEnd();
     expect(rebuild([...first.events, ...second.events]).get(end.response_id)!.text).toBe(end.text);
@@ -186,20 +196,28 @@ describe.each(databaseKinds)('resume on %s', (kind) => {
     upstream.enqueue(text(words(30), { delayMs: 5 }));
     const tabA = track(await TestClient.connect(exact.wsUrl, { userId: 'jo' }));
     const readyA = await tabA.next('session.ready');
-    const tabB = track(await TestClient.connect(exact.wsUrl, { userId: 'jo', sessionId: readyA.session_id }));
+    const tabB = track(
+      await TestClient.connect(exact.wsUrl, { userId: 'jo', sessionId: readyA.session_id }),
+    );
     await tabB.next('session.ready');
     tabA.say('thirty words for two tabs');
     await tabA.next('response.text.delta', { count: 8 });
     tabA.socket.terminate();
     const lastSeq = Math.max(...tabA.events.map((event) => event.seq));
     const tabA2 = track(
-      await TestClient.connect(exact.wsUrl, { userId: 'jo', sessionId: readyA.session_id, query: `&after_seq=${lastSeq}` }),
+      await TestClient.connect(exact.wsUrl, {
+        userId: 'jo',
+        sessionId: readyA.session_id,
+        query: `&after_seq=${lastSeq}`,
+      }),
     );
     const endB = await tabB.responseEnd();
     const endA = await tabA2.responseEnd();
     expect(endA.seq).toBe(endB.seq);
     const numbered = (events: readonly ServerEvent[]) =>
-      events.filter((event) => !['session.ready', 'error', 'pong', 'response.snapshot'].includes(event.type));
+      events.filter(
+        (event) => !['session.ready', 'error', 'pong', 'response.snapshot'].includes(event.type),
+      );
     // Tab B saw every session event once; tab A before and after its drop saw the same ones.
     expect(numbered([...tabA.events, ...tabA2.events]).map((event) => event.seq)).toEqual(
       numbered(tabB.events).map((event) => event.seq),
@@ -212,7 +230,9 @@ describe.each(databaseKinds)('resume on %s', (kind) => {
     upstream.enqueue(text(Array.from({ length: 3_000 }, () => chunk)));
     const reader = track(await TestClient.connect(exact.wsUrl, { userId: 'kim' }));
     const ready = await reader.next('session.ready');
-    const stalled = track(await TestClient.connect(exact.wsUrl, { userId: 'kim', sessionId: ready.session_id }));
+    const stalled = track(
+      await TestClient.connect(exact.wsUrl, { userId: 'kim', sessionId: ready.session_id }),
+    );
     await stalled.next('session.ready');
     stalled.socket.pause();
     const peaks = new Map<WebSocket, number>();
@@ -232,17 +252,22 @@ describe.each(databaseKinds)('resume on %s', (kind) => {
     stalled.socket.resume();
     const closed = await stalled.closed;
     expect([4408, 1006]).toContain(closed.code);
-    if (closed.code === 4408) expect(stalled.all('error').map((error) => error.code)).toContain('slow_consumer');
+    if (closed.code === 4408)
+      expect(stalled.all('error').map((error) => error.code)).toContain('slow_consumer');
     // The limit is 64 KiB: the stalled socket never held more than that plus one frame (the
     // reader's socket briefly holds the 6 MB completion frame, which it reads).
-    const stalledPeaks = [...peaks].filter(([socket]) => socket.readyState !== socket.OPEN).map(([, peak]) => peak);
+    const stalledPeaks = [...peaks]
+      .filter(([socket]) => socket.readyState !== socket.OPEN)
+      .map(([, peak]) => peak);
     expect(stalledPeaks).toHaveLength(1);
     expect(stalledPeaks[0]).toBeLessThan(64 * 1024 + 4 * 1024);
   });
 
   test('a long replay streams page by page at the pace of a slow reader', async () => {
     const sessionId = randomUUID();
-    await exact.database.db.insert(sessions).values({ sessionId, userId: 'lee', status: 'ended', seqReserved: 5_000 });
+    await exact.database.db
+      .insert(sessions)
+      .values({ sessionId, userId: 'lee', status: 'ended', seqReserved: 5_000 });
     const content = 'y'.repeat(1_000);
     await exact.database.db.insert(sessionEvents).values(
       Array.from({ length: 5_000 }, (_, index) => ({
@@ -253,19 +278,24 @@ describe.each(databaseKinds)('resume on %s', (kind) => {
         metadata: { message_id: `m${index}`, role: 'user', queued: false },
       })),
     );
-    const client = track(await TestClient.connect(exact.wsUrl, { userId: 'lee', sessionId, query: '&after_seq=0' }));
+    const client = track(
+      await TestClient.connect(exact.wsUrl, { userId: 'lee', sessionId, query: '&after_seq=0' }),
+    );
     await client.next('session.ready');
     client.socket.pause();
     let peak = 0;
     const sampler = setInterval(() => {
-      for (const socket of exact.app.websocketServer.clients as Set<WebSocket>) peak = Math.max(peak, socket.bufferedAmount);
+      for (const socket of exact.app.websocketServer.clients as Set<WebSocket>)
+        peak = Math.max(peak, socket.bufferedAmount);
     }, 2);
     await new Promise((resolve) => setTimeout(resolve, 500));
     client.socket.resume();
     await client.next('message.created', { count: 5_000, timeoutMs: 30_000 });
     clearInterval(sampler);
     const replayed = client.all('message.created');
-    expect(replayed.map((event) => event.seq)).toEqual(Array.from({ length: 5_000 }, (_, index) => index + 1));
+    expect(replayed.map((event) => event.seq)).toEqual(
+      Array.from({ length: 5_000 }, (_, index) => index + 1),
+    );
     // 5 MB were replayed; the server held at most half its 64 KiB limit plus one page's frame.
     expect(peak).toBeLessThan(32 * 1024 + 2 * 1024);
   });

@@ -24,7 +24,11 @@ import { startParley, type RunningParley } from './support/parley.ts';
 import { startChildServer } from './support/child-server.ts';
 
 /** Environment that points Parley at the fake upstream. */
-function upstreamEnv(upstream: FakeUpstream, database: TestDatabase, extra: Record<string, string> = {}) {
+function upstreamEnv(
+  upstream: FakeUpstream,
+  database: TestDatabase,
+  extra: Record<string, string> = {},
+) {
   return {
     LLM_PROVIDER: 'openai-compatible',
     LLM_BASE_URL: upstream.url,
@@ -45,7 +49,11 @@ async function storedEvents(parley: RunningParley, sessionId: string) {
 }
 
 /** Every stored event the client saw must be stored with the same seq, type and payload. */
-async function expectStoredMatchesSeen(parley: RunningParley, client: TestClient, sessionId: string) {
+async function expectStoredMatchesSeen(
+  parley: RunningParley,
+  client: TestClient,
+  sessionId: string,
+) {
   const rows = await storedEvents(parley, sessionId);
   const bySeq = new Map(rows.map((row) => [row.seq, row]));
   const seenStored = client.events.filter((event) => event.type in storedEventTypes);
@@ -54,7 +62,13 @@ async function expectStoredMatchesSeen(parley: RunningParley, client: TestClient
     const row = bySeq.get(event.seq);
     expect(row, `stored row for ${event.type} seq ${event.seq}`).toBeDefined();
     expect(row!.eventType).toBe(storedEventTypes[event.type as keyof typeof storedEventTypes]);
-    const { type: _type, session_id: _sid, seq: _seq, text: seenText, ...rest } = event as ServerEvent & {
+    const {
+      type: _type,
+      session_id: _sid,
+      seq: _seq,
+      text: seenText,
+      ...rest
+    } = event as ServerEvent & {
       text?: string;
     };
     expect(row!.content).toBe(seenText ?? null);
@@ -105,9 +119,17 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
   });
 
   test('streams a reply token by token with consecutive seq, and stores what the client saw', async () => {
-    upstream.enqueue(text(['Hello', ', ', 'wor', 'ld', '!'], { usage: { inputTokens: 12, outputTokens: 5 } }));
+    upstream.enqueue(
+      text(['Hello', ', ', 'wor', 'ld', '!'], { usage: { inputTokens: 12, outputTokens: 5 } }),
+    );
     const { client, ready, sessionId } = await connect();
-    expect(ready).toMatchObject({ resumed: false, provider: 'openai-compatible', model: 'fake-model', demo: false, user_id: 'alice' });
+    expect(ready).toMatchObject({
+      resumed: false,
+      provider: 'openai-compatible',
+      model: 'fake-model',
+      demo: false,
+      user_id: 'alice',
+    });
     client.say('Say hello');
     const completed = await client.next('response.completed');
 
@@ -121,11 +143,22 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
     ]);
     // Session events are numbered one by one; session.ready carries the position before them.
     const seqs = client.events.slice(1).map((event) => event.seq);
-    for (let index = 1; index < seqs.length; index += 1) expect(seqs[index]).toBe(seqs[index - 1]! + 1);
+    for (let index = 1; index < seqs.length; index += 1)
+      expect(seqs[index]).toBe(seqs[index - 1]! + 1);
     expect(ready.seq).toBeLessThan(seqs[0]!);
     expect(client.events.every((event) => event.session_id === sessionId)).toBe(true);
-    expect(client.all('response.text.delta').map((event) => event.delta)).toEqual(['Hello', ', ', 'wor', 'ld', '!']);
-    expect(completed).toMatchObject({ text: 'Hello, world!', finish_reason: 'stop', usage: { input_tokens: 12, output_tokens: 5 } });
+    expect(client.all('response.text.delta').map((event) => event.delta)).toEqual([
+      'Hello',
+      ', ',
+      'wor',
+      'ld',
+      '!',
+    ]);
+    expect(completed).toMatchObject({
+      text: 'Hello, world!',
+      finish_reason: 'stop',
+      usage: { input_tokens: 12, output_tokens: 5 },
+    });
 
     const request = upstream.requests.at(-1)!;
     expect(request.body.messages).toContainEqual({ role: 'user', content: 'Say hello' });
@@ -147,7 +180,9 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
 
     const calls = client.all('tool.call');
     expect(calls.map((call) => call.name).sort()).toEqual(['calculate', 'get_current_time']);
-    expect(calls.find((call) => call.name === 'calculate')!.arguments).toEqual({ expression: '6*7' });
+    expect(calls.find((call) => call.name === 'calculate')!.arguments).toEqual({
+      expression: '6*7',
+    });
     const results = client.all('tool.result');
     expect(results).toHaveLength(2);
     const calculation = results.find((result) => result.name === 'calculate')!;
@@ -184,9 +219,9 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
     const [result] = client.all('tool.result');
     expect(result!.error?.message).toMatch(/Mars\/Olympus_Mons/);
     expect(result!.result).toBeUndefined();
-    const toolMessage = (upstream.requests.at(-1)!.body.messages as { role: string; content: string }[]).find(
-      (message) => message.role === 'tool',
-    );
+    const toolMessage = (
+      upstream.requests.at(-1)!.body.messages as { role: string; content: string }[]
+    ).find((message) => message.role === 'tool');
     expect(toolMessage!.content).toMatch(/Mars\/Olympus_Mons/);
   });
 
@@ -233,7 +268,10 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
     expect(secondStart!.message_id).toBe(created[1]!.message_id);
     expect(firstStart!.message_id).toBe(created[0]!.message_id);
     // The second request sees the first exchange, then the queued message.
-    const messages = upstream.requests.at(-1)!.body.messages as { role: string; content: unknown }[];
+    const messages = upstream.requests.at(-1)!.body.messages as {
+      role: string;
+      content: unknown;
+    }[];
     const conversation = messages.filter((message) => message.role !== 'system');
     expect(conversation).toEqual([
       { role: 'user', content: 'one' },
@@ -308,19 +346,22 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
     ['mistral-incremental-tool-call.chunks.txt', undefined],
     ['deepseek-tool-call.chunks.txt', undefined],
     ['xai-tool-call.chunks.txt', undefined],
-  ])('handles the recorded tool call stream %s (unknown tool → error result, then an answer)', async (fileName, name) => {
-    upstream.enqueue(fixture(fileName), text('Sorry, I cannot do that.'));
-    const { client } = await connect();
-    client.say('replay tools');
-    const completed = await client.next('response.completed');
-    expect(completed.text).toBe('Sorry, I cannot do that.');
-    const [call] = client.all('tool.call');
-    expect(call).toBeDefined();
-    if (name) expect(call!.name).toBe(name);
-    const [result] = client.all('tool.result');
-    expect(result!.call_id).toBe(call!.call_id);
-    expect(result!.error).toBeDefined();
-  });
+  ])(
+    'handles the recorded tool call stream %s (unknown tool → error result, then an answer)',
+    async (fileName, name) => {
+      upstream.enqueue(fixture(fileName), text('Sorry, I cannot do that.'));
+      const { client } = await connect();
+      client.say('replay tools');
+      const completed = await client.next('response.completed');
+      expect(completed.text).toBe('Sorry, I cannot do that.');
+      const [call] = client.all('tool.call');
+      expect(call).toBeDefined();
+      if (name) expect(call!.name).toBe(name);
+      const [result] = client.all('tool.result');
+      expect(result!.call_id).toBe(call!.call_id);
+      expect(result!.error).toBeDefined();
+    },
+  );
 
   test('bad input gets a clear error, the connection stays, and accepted messages are kept', async () => {
     upstream.enqueue(text('ok'));
@@ -353,10 +394,9 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
     await client.next('response.completed', { count: 2 });
 
     const rows = await storedEvents(parley, sessionId);
-    expect(rows.filter((row) => row.eventType === 'user_message').map((row) => row.content)).toEqual([
-      'accepted before',
-      'just plain text',
-    ]);
+    expect(
+      rows.filter((row) => row.eventType === 'user_message').map((row) => row.content),
+    ).toEqual(['accepted before', 'just plain text']);
   });
 
   test('a frame over the hard cap closes with 1009; what was accepted before is stored', async () => {
@@ -367,7 +407,9 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
     client.send('y'.repeat(10_000));
     expect((await client.closed).code).toBe(CloseCode.messageTooBig);
     const rows = await storedEvents(parley, sessionId);
-    expect(rows.some((row) => row.eventType === 'user_message' && row.content === 'keep me')).toBe(true);
+    expect(rows.some((row) => row.eventType === 'user_message' && row.content === 'keep me')).toBe(
+      true,
+    );
   });
 
   test('a flood is rate limited with an error, not a crash', async () => {
@@ -406,11 +448,17 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
 
     await expect
       .poll(async () => {
-        const [row] = await parley.database.db.select().from(sessions).where(eq(sessions.sessionId, sessionId));
+        const [row] = await parley.database.db
+          .select()
+          .from(sessions)
+          .where(eq(sessions.sessionId, sessionId));
         return row?.status;
       })
       .toBe('ended');
-    const [ended] = await parley.database.db.select().from(sessions).where(eq(sessions.sessionId, sessionId));
+    const [ended] = await parley.database.db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.sessionId, sessionId));
     expect(ended!.endedAt).toBeInstanceOf(Date);
     expect(ended!.durationSeconds).toBeGreaterThan(0);
     expect(ended!.messageCount).toBe(1);
@@ -421,13 +469,19 @@ describe.each(databaseKinds)('sessions on %s', (kind) => {
     expect(second.ready.seq).toBeGreaterThan(lastSeq);
     second.client.say('Which word?');
     await second.client.next('response.completed');
-    const messages = upstream.requests.at(-1)!.body.messages as { role: string; content: unknown }[];
+    const messages = upstream.requests.at(-1)!.body.messages as {
+      role: string;
+      content: unknown;
+    }[];
     expect(messages.filter((message) => message.role !== 'system')).toEqual([
       { role: 'user', content: 'Remember the word avocado' },
       { role: 'assistant', content: 'I will remember.' },
       { role: 'user', content: 'Which word?' },
     ]);
-    const [reopened] = await parley.database.db.select().from(sessions).where(eq(sessions.sessionId, sessionId));
+    const [reopened] = await parley.database.db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.sessionId, sessionId));
     expect(reopened!.status).toBe('active');
   });
 
@@ -477,8 +531,13 @@ describe('restart on the same PGlite directory', () => {
       expect(second.ready.resumed).toBe(true);
       second.client.say('What is my favourite colour?');
       await second.client.next('response.completed');
-      expect(Math.min(...second.client.events.map((event) => event.seq))).toBeGreaterThan(seqBeforeRestart);
-      const messages = upstream.requests.at(-1)!.body.messages as { role: string; content: unknown }[];
+      expect(Math.min(...second.client.events.map((event) => event.seq))).toBeGreaterThan(
+        seqBeforeRestart,
+      );
+      const messages = upstream.requests.at(-1)!.body.messages as {
+        role: string;
+        content: unknown;
+      }[];
       expect(messages).toContainEqual({ role: 'user', content: 'My favourite colour is blue' });
       expect(messages).toContainEqual({ role: 'assistant', content: 'Noted: blue.' });
       await second.client.close();
@@ -575,12 +634,17 @@ describe('heartbeats', () => {
       silent.on('message', (data) => frames.push(data.toString()));
       await new Promise((resolve) => silent.once('open', resolve));
       const answering = await TestClient.ready(parley.wsUrl, { userId: 'yan' });
-      const closed = await new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+      const closed = await new Promise<number>((resolve) =>
+        silent.once('close', (code) => resolve(code)),
+      );
       expect(closed).toBe(1006);
       const sessionId = (JSON.parse(frames[0]!) as { session_id: string }).session_id;
       await expect
         .poll(async () => {
-          const [row] = await parley.database.db.select().from(sessions).where(eq(sessions.sessionId, sessionId));
+          const [row] = await parley.database.db
+            .select()
+            .from(sessions)
+            .where(eq(sessions.sessionId, sessionId));
           return row?.status;
         })
         .toBe('ended');

@@ -15,14 +15,20 @@ describe.each(databaseKinds)('session summaries on %s', (kind) => {
   const clients: TestClient[] = [];
 
   const row = async (sessionId: string) => {
-    const [found] = await parley.database.db.select().from(sessions).where(eq(sessions.sessionId, sessionId));
+    const [found] = await parley.database.db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.sessionId, sessionId));
     return found;
   };
   const waitForSummary = async (sessionId: string, expected: 'done' | 'failed' = 'done') => {
-    await expect.poll(async () => (await row(sessionId))?.summaryStatus, { timeout: 15_000, interval: 50 }).toBe(expected);
+    await expect
+      .poll(async () => (await row(sessionId))?.summaryStatus, { timeout: 15_000, interval: 50 })
+      .toBe(expected);
     return (await row(sessionId))!;
   };
-  const generateRequests = () => upstream.requests.filter((request) => request.body.stream !== true);
+  const generateRequests = () =>
+    upstream.requests.filter((request) => request.body.stream !== true);
 
   async function chat(text_: string, options: { userId?: string; sessionId?: string } = {}) {
     const opened = await TestClient.ready(parley.wsUrl, options);
@@ -58,7 +64,12 @@ describe.each(databaseKinds)('session summaries on %s', (kind) => {
 
   test('ending a session queues its summary in the same transaction; the summary lands on the row and reaches the user’s other tab', async () => {
     upstream.enqueueGenerate(
-      json({ summary: 'The user asked about Lisbon trams.', title: 'Lisbon trams', topics: ['Lisbon', 'trams'], tools_used: ['made_up'] }),
+      json({
+        summary: 'The user asked about Lisbon trams.',
+        title: 'Lisbon trams',
+        topics: ['Lisbon', 'trams'],
+        tools_used: ['made_up'],
+      }),
     );
     // Another tab of the same user, on another session, stays open.
     const otherTab = await TestClient.ready(parley.wsUrl, { userId: 'carol' });
@@ -107,11 +118,18 @@ describe.each(databaseKinds)('session summaries on %s', (kind) => {
     expect(failed.summaryError).toMatch(/500/);
     expect(failed.summary).toBeNull();
 
-    upstream.enqueueGenerate(json({ summary: 'Recovered.', title: 'Second try', topics: [], tools_used: [] }));
+    upstream.enqueueGenerate(
+      json({ summary: 'Recovered.', title: 'Second try', topics: [], tools_used: [] }),
+    );
     const { jobId } = await parley.jobs.requestSummary(opened.sessionId);
     expect(jobId).toBeTruthy();
     const done = await waitForSummary(opened.sessionId);
-    expect(done).toMatchObject({ summary: 'Recovered.', summaryError: null, summaryStatus: 'done', summaryAttempts: 1 });
+    expect(done).toMatchObject({
+      summary: 'Recovered.',
+      summaryError: null,
+      summaryStatus: 'done',
+      summaryAttempts: 1,
+    });
   });
 
   test('two sessions ending at once are both summarized, each once', async () => {
@@ -138,7 +156,9 @@ describe.each(databaseKinds)('session summaries on %s', (kind) => {
 
   test('a session with 1,000 events is summarized from a transcript trimmed to the budget', async () => {
     const sessionId = randomUUID();
-    await parley.database.db.insert(sessions).values({ sessionId, userId: 'dave', status: 'ended', endedAt: new Date() });
+    await parley.database.db
+      .insert(sessions)
+      .values({ sessionId, userId: 'dave', status: 'ended', endedAt: new Date() });
     await parley.database.db.insert(sessionEvents).values(
       Array.from({ length: 1_000 }, (_, index) => ({
         sessionId,
@@ -165,26 +185,40 @@ describe.each(databaseKinds)('session summaries on %s', (kind) => {
     await opened.client.close();
     await waitForSummary(opened.sessionId);
     const signal = new AbortController().signal;
-    const options = { db: parley.database.db, chatModel: parley.chatModel, sessionId: opened.sessionId, inputTokens: 1500, attempt: 1, signal };
+    const options = {
+      db: parley.database.db,
+      chatModel: parley.chatModel,
+      sessionId: opened.sessionId,
+      inputTokens: 1500,
+      attempt: 1,
+      signal,
+    };
     await summarizeSession(options);
     const once = await row(opened.sessionId);
     await summarizeSession(options);
     const twice = await row(opened.sessionId);
-    expect({ ...twice, summarizedAt: null, updatedAt: null }).toEqual({ ...once, summarizedAt: null, updatedAt: null });
+    expect({ ...twice, summarizedAt: null, updatedAt: null }).toEqual({
+      ...once,
+      summarizedAt: null,
+      updatedAt: null,
+    });
     const counted = (await parley.database.db.execute(
       sql`select count(*)::int as count from sessions where session_id = ${opened.sessionId}`,
     )) as unknown as { rows: [{ count: number }] };
     const [{ count }] = counted.rows;
     expect(count).toBe(1);
 
-    upstream.enqueueGenerate(json({ summary: 'Now with a second part.', title: 'Reopened', topics: [], tools_used: [] }));
+    upstream.enqueueGenerate(
+      json({ summary: 'Now with a second part.', title: 'Reopened', topics: [], tools_used: [] }),
+    );
     const again = await chat('A second part', { sessionId: opened.sessionId });
     expect((await row(opened.sessionId))!.status).toBe('active');
     await again.client.close();
-    await expect.poll(async () => (await row(opened.sessionId))?.summary, { timeout: 15_000 }).toBe('Now with a second part.');
+    await expect
+      .poll(async () => (await row(opened.sessionId))?.summary, { timeout: 15_000 })
+      .toBe('Now with a second part.');
   });
 });
 
 /** The fake upstream's default chat reply, which the summary transcript must contain. */
 const upstreamReplyText = 'Hello from the fake upstream.';
-

@@ -1,8 +1,17 @@
 import { describe, expect, test } from 'vitest';
-import { buildModelMessages, Transcript, type StoredEvent, type TranscriptEntry } from './history.ts';
+import {
+  buildModelMessages,
+  Transcript,
+  type StoredEvent,
+  type TranscriptEntry,
+} from './history.ts';
 
 let seq = 0;
-const event = (eventType: string, content: string | null, metadata: Record<string, unknown> = {}): StoredEvent => ({
+const event = (
+  eventType: string,
+  content: string | null,
+  metadata: Record<string, unknown> = {},
+): StoredEvent => ({
   seq: ++seq,
   eventType,
   content,
@@ -62,11 +71,26 @@ describe('buildModelMessages', () => {
       ],
       10_000,
     );
-    expect(messages.map((message) => message.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
+    expect(messages.map((message) => message.role)).toEqual([
+      'user',
+      'assistant',
+      'tool',
+      'assistant',
+    ]);
     expect(messages[1]!.content).toHaveLength(2);
     expect(messages[2]!.content).toEqual([
-      { type: 'tool-result', toolCallId: 'c1', toolName: 'calculate', output: { type: 'json', value: { result: '2' } } },
-      { type: 'tool-result', toolCallId: 'c2', toolName: 'get_current_time', output: { type: 'error-text', value: 'boom' } },
+      {
+        type: 'tool-result',
+        toolCallId: 'c1',
+        toolName: 'calculate',
+        output: { type: 'json', value: { result: '2' } },
+      },
+      {
+        type: 'tool-result',
+        toolCallId: 'c2',
+        toolName: 'get_current_time',
+        output: { type: 'error-text', value: 'boom' },
+      },
     ]);
   });
 
@@ -91,7 +115,11 @@ describe('buildModelMessages', () => {
     expect(messages.length).toBeGreaterThan(0);
     expect(messages.length).toBeLessThan(entries.length);
     expect(messages[0]!.role).toBe('user');
-    expect(messages.at(-1)).toEqual({ role: 'assistant', content: entries.at(-1)!.kind === 'assistant' ? (entries.at(-1) as { text: string }).text : '' });
+    expect(messages.at(-1)).toEqual({
+      role: 'assistant',
+      content:
+        entries.at(-1)!.kind === 'assistant' ? (entries.at(-1) as { text: string }).text : '',
+    });
     const huge = buildModelMessages(turn(1, 100_000), 100);
     expect(huge).toHaveLength(2);
   });

@@ -1,7 +1,12 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { z } from 'zod';
-import { startFakeUpstream, text, toolCalls, type FakeUpstream } from '../../test/support/fake-upstream.ts';
+import {
+  startFakeUpstream,
+  text,
+  toolCalls,
+  type FakeUpstream,
+} from '../../test/support/fake-upstream.ts';
 import { defineTool, type ParleyTool } from '../tools/types.ts';
 import { runResponse, type ResponseSink } from './run-response.ts';
 import { createToolSet } from './tool-set.ts';
@@ -43,7 +48,11 @@ function run(tools: readonly ParleyTool[], { timeoutMs = 5_000 } = {}) {
   const results: Parameters<ResponseSink['toolResult']>[0][] = [];
   const durations = new Map<string, number>();
   const chatModel = {
-    model: createOpenAICompatible({ name: 'fake', baseURL: upstream.url, includeUsage: true }).chatModel('fake'),
+    model: createOpenAICompatible({
+      name: 'fake',
+      baseURL: upstream.url,
+      includeUsage: true,
+    }).chatModel('fake'),
     provider: 'openai-compatible',
     modelId: 'fake',
     demo: false,
@@ -54,7 +63,12 @@ function run(tools: readonly ParleyTool[], { timeoutMs = 5_000 } = {}) {
     messages: [{ role: 'user', content: 'go' }],
     tools: createToolSet({
       tools,
-      context: { userId: 'u', sessionId: 's', db: undefined as never, stats: { activeSessions: () => 0, connectedSockets: () => 0 } },
+      context: {
+        userId: 'u',
+        sessionId: 's',
+        db: undefined as never,
+        stats: { activeSessions: () => 0, connectedSockets: () => 0 },
+      },
       timeoutMs,
       onDuration: (callId, ms) => durations.set(callId, ms),
     }),

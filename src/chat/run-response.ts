@@ -1,4 +1,11 @@
-import { APICallError, isStepCount, RetryError, streamText, type ModelMessage, type ToolSet } from 'ai';
+import {
+  APICallError,
+  isStepCount,
+  RetryError,
+  streamText,
+  type ModelMessage,
+  type ToolSet,
+} from 'ai';
 import { ErrorCode, type ErrorBody, type Usage } from '../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { ChatModel } from './models.ts';
@@ -7,12 +14,7 @@ import type { ChatModel } from './models.ts';
 export interface ResponseSink {
   textDelta(delta: string): void;
   toolCall(call: { callId: string; name: string; input: unknown }): void;
-  toolResult(result: {
-    callId: string;
-    name: string;
-    result?: unknown;
-    error?: ErrorBody;
-  }): void;
+  toolResult(result: { callId: string; name: string; result?: unknown; error?: ErrorBody }): void;
 }
 
 export type ResponseOutcome =
@@ -150,7 +152,8 @@ export function describeUpstreamError(error: unknown): ErrorBody {
       message: `The model provider answered HTTP ${status}${tried}: ${truncate(last.message)}`,
     };
   }
-  const cause = last instanceof Error && last.cause !== undefined ? ` (${errorMessage(last.cause)})` : '';
+  const cause =
+    last instanceof Error && last.cause !== undefined ? ` (${errorMessage(last.cause)})` : '';
   const message = `${errorMessage(last)}${cause}`;
   if (/fetch failed|ECONNREFUSED|ECONNRESET|socket|terminated|network/i.test(message)) {
     return {

@@ -10,7 +10,10 @@ beforeAll(async () => {
 afterAll(async () => parley.close());
 
 /** Runs one exchange and returns every event the client saw. */
-async function converse(userId: string, text: string): Promise<{ client: ParleyClient; events: ServerEvent[] }> {
+async function converse(
+  userId: string,
+  text: string,
+): Promise<{ client: ParleyClient; events: ServerEvent[] }> {
   const client = new ParleyClient({ url: parley.wsUrl, userId }).connect();
   const events: ServerEvent[] = [];
   client.onEvent((event) => events.push(event));
@@ -26,23 +29,38 @@ test('lists sessions and rebuilds stored events as the wire events the client sa
   const page = await history.listSessions();
   expect(page.sessions.map((session) => session.session_id)).toEqual([client.sessionId]);
   expect(page.sessions[0]).toMatchObject({ status: 'active', title: null });
-  expect(await history.getSession(client.sessionId!)).toMatchObject({ session_id: client.sessionId });
+  expect(await history.getSession(client.sessionId!)).toMatchObject({
+    session_id: client.sessionId,
+  });
 
   const stored = await history.loadEvents(client.sessionId!);
   const live = events.filter((event) => event.type in storedEventTypes);
   expect(stored).toEqual(live);
-  expect(stored.map((event) => event.type)).toEqual(['message.created', 'response.started', 'tool.call', 'tool.result', 'response.completed']);
+  expect(stored.map((event) => event.type)).toEqual([
+    'message.created',
+    'response.started',
+    'tool.call',
+    'tool.result',
+    'response.completed',
+  ]);
 
   // A client that starts from the stored history gets only what came after it.
   client.send('hello');
   const completed = await client.next('response.completed');
-  const resumed = new ParleyClient({ url: parley.wsUrl, userId: 'history-user', sessionId: client.sessionId!, afterSeq: stored.at(-1)!.seq });
+  const resumed = new ParleyClient({
+    url: parley.wsUrl,
+    userId: 'history-user',
+    sessionId: client.sessionId!,
+    afterSeq: stored.at(-1)!.seq,
+  });
   const replayed: ServerEvent[] = [];
   resumed.onEvent((event) => replayed.push(event));
   resumed.connect();
   await resumed.next('response.completed');
   expect(replayed[0]).toMatchObject({ type: 'session.ready', resumed: true });
-  expect(replayed.find((event) => event.type === 'message.created')).toMatchObject({ text: 'hello' });
+  expect(replayed.find((event) => event.type === 'message.created')).toMatchObject({
+    text: 'hello',
+  });
   expect(replayed.some((event) => event.type === 'tool.call')).toBe(false);
   expect(replayed.at(-1)).toMatchObject({ seq: completed.seq, text: completed.text });
   resumed.close();
@@ -55,15 +73,25 @@ test("another user's session is a 404, and the model is described", async () => 
   const error = await stranger.loadEvents(client.sessionId!).catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(HistoryError);
   expect((error as HistoryError).status).toBe(404);
-  expect(await stranger.modelInfo()).toEqual({ provider: 'demo', model: 'parley-demo-1', demo: true });
+  expect(await stranger.modelInfo()).toEqual({
+    provider: 'demo',
+    model: 'parley-demo-1',
+    demo: true,
+  });
   client.close();
 });
 
 test('reconnectNow skips the backoff', async () => {
-  const client = new ParleyClient({ url: parley.wsUrl, userId: 'impatient', reconnectDelayMs: 60_000 }).connect();
+  const client = new ParleyClient({
+    url: parley.wsUrl,
+    userId: 'impatient',
+    reconnectDelayMs: 60_000,
+  }).connect();
   await client.next('session.ready');
   for (const socket of parley.app.websocketServer.clients) socket.terminate();
-  await new Promise<void>((resolve) => client.onState((state) => state === 'reconnecting' && resolve()));
+  await new Promise<void>((resolve) =>
+    client.onState((state) => state === 'reconnecting' && resolve()),
+  );
   const started = performance.now();
   client.reconnectNow();
   await client.next('session.ready');

@@ -23,7 +23,10 @@ export const SessionInfo = z.object({
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 
-const SessionPage = z.object({ sessions: z.array(SessionInfo), next_cursor: z.string().nullable() });
+const SessionPage = z.object({
+  sessions: z.array(SessionInfo),
+  next_cursor: z.string().nullable(),
+});
 export type SessionPage = z.infer<typeof SessionPage>;
 
 const StoredEvent = z.object({
@@ -32,7 +35,10 @@ const StoredEvent = z.object({
   content: z.string().nullable(),
   metadata: z.record(z.string(), z.unknown()),
 });
-const EventPage = z.object({ events: z.array(StoredEvent), next_after_seq: z.number().int().nullable() });
+const EventPage = z.object({
+  events: z.array(StoredEvent),
+  next_after_seq: z.number().int().nullable(),
+});
 
 const ModelInfo = z.object({ provider: z.string(), model: z.string(), demo: z.boolean() });
 export type ModelInfo = z.infer<typeof ModelInfo>;
@@ -67,7 +73,10 @@ export class ParleyHistory {
   }
 
   /** One page of the user's sessions, newest first. */
-  async listSessions({ limit = 30, cursor }: { limit?: number; cursor?: string } = {}): Promise<SessionPage> {
+  async listSessions({
+    limit = 30,
+    cursor,
+  }: { limit?: number; cursor?: string } = {}): Promise<SessionPage> {
     const query: Record<string, string> = { limit: String(limit) };
     if (cursor !== undefined) query.cursor = cursor;
     return SessionPage.parse(await this.#get('/api/sessions', query));

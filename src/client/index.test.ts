@@ -4,12 +4,20 @@ import { startParley, type RunningParley } from '../../test/support/parley.ts';
 
 let parley: RunningParley;
 beforeAll(async () => {
-  parley = await startParley({ LLM_PROVIDER: 'demo', DEMO_TOKEN_DELAY_MS: '5', SESSION_END_GRACE_MS: '5000' });
+  parley = await startParley({
+    LLM_PROVIDER: 'demo',
+    DEMO_TOKEN_DELAY_MS: '5',
+    SESSION_END_GRACE_MS: '5000',
+  });
 });
 afterAll(async () => parley.close());
 
 test('streams a reply, reconnects after a drop with after_seq, and rebuilds the exact text', async () => {
-  const client = new ParleyClient({ url: parley.wsUrl, userId: 'client-test', reconnectDelayMs: 20 }).connect();
+  const client = new ParleyClient({
+    url: parley.wsUrl,
+    userId: 'client-test',
+    reconnectDelayMs: 20,
+  }).connect();
   const texts = new ResponseTexts();
   const states: string[] = [];
   client.onState((state) => states.push(state));
@@ -31,8 +39,14 @@ test('streams a reply, reconnects after a drop with after_seq, and rebuilds the 
 test('stops for good when the session belongs to someone else', async () => {
   const owner = new ParleyClient({ url: parley.wsUrl, userId: 'owner' }).connect();
   const ready = await owner.next('session.ready');
-  const intruder = new ParleyClient({ url: parley.wsUrl, userId: 'intruder', sessionId: ready.session_id }).connect();
-  await new Promise<void>((resolve) => intruder.onState((state) => state === 'closed' && resolve()));
+  const intruder = new ParleyClient({
+    url: parley.wsUrl,
+    userId: 'intruder',
+    sessionId: ready.session_id,
+  }).connect();
+  await new Promise<void>((resolve) =>
+    intruder.onState((state) => state === 'closed' && resolve()),
+  );
   expect(intruder.closeInfo?.code).toBe(4403);
   owner.close();
 });

@@ -32,7 +32,10 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
   addEventListener(type: 'open', listener: () => void): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
+  addEventListener(
+    type: 'close',
+    listener: (event: { code: number; reason: string }) => void,
+  ): void;
   addEventListener(type: 'error', listener: () => void): void;
 }
 
@@ -59,7 +62,11 @@ export interface ParleyClientOptions {
 type Listener<E> = (event: E) => void;
 
 /** Close codes after which reconnecting cannot help. */
-const finalCloseCodes = new Set<number>([CloseCode.badRequest, CloseCode.forbidden, CloseCode.sessionDeleted]);
+const finalCloseCodes = new Set<number>([
+  CloseCode.badRequest,
+  CloseCode.forbidden,
+  CloseCode.sessionDeleted,
+]);
 
 export class ParleyClient {
   readonly userId: string;
@@ -82,8 +89,11 @@ export class ParleyClient {
     this.#options = options;
     this.userId = options.userId;
     this.sessionId = options.sessionId;
-    if (options.sessionId !== undefined && options.afterSeq !== undefined) this.lastSeq = options.afterSeq;
-    const ctor = options.WebSocket ?? (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+    if (options.sessionId !== undefined && options.afterSeq !== undefined)
+      this.lastSeq = options.afterSeq;
+    const ctor =
+      options.WebSocket ??
+      (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
     if (!ctor) throw new Error('No WebSocket implementation: pass options.WebSocket');
     this.#WebSocket = ctor;
   }

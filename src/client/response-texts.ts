@@ -35,7 +35,11 @@ export class ResponseTexts {
         const entry = this.#entry(event.response_id);
         entry.text = event.text;
         entry.status =
-          event.type === 'response.completed' ? 'completed' : event.type === 'response.cancelled' ? 'cancelled' : 'failed';
+          event.type === 'response.completed'
+            ? 'completed'
+            : event.type === 'response.cancelled'
+              ? 'cancelled'
+              : 'failed';
         return entry;
       }
       default:
@@ -49,7 +53,8 @@ export class ResponseTexts {
 
   #entry(responseId: string): ResponseText {
     let entry = this.#responses.get(responseId);
-    if (!entry) this.#responses.set(responseId, (entry = { responseId, text: '', status: 'streaming' }));
+    if (!entry)
+      this.#responses.set(responseId, (entry = { responseId, text: '', status: 'streaming' }));
     return entry;
   }
 }

@@ -13,7 +13,6 @@ interface PendingEvent extends StoredEvent {
   enqueuedAt: number;
 }
 
-
 interface CounterDelta {
   messages: number;
   inputTokens: number;
@@ -52,7 +51,14 @@ export class EventWriter {
    * Figures for `/metrics` and the benchmark: batches and rows written, batch sizes, and the
    * lag (enqueue of a batch's oldest event → its commit) of the slowest batch.
    */
-  readonly stats = { batches: 0, rows: 0, lastBatchSize: 0, maxBatchSize: 0, maxLagMs: 0, failures: 0 };
+  readonly stats = {
+    batches: 0,
+    rows: 0,
+    lastBatchSize: 0,
+    maxBatchSize: 0,
+    maxLagMs: 0,
+    failures: 0,
+  };
   /** Lag of every committed batch (microseconds), for percentiles; see `takeLagHistogram`. */
   #lags: RecordableHistogram = createHistogram();
 
@@ -76,7 +82,11 @@ export class EventWriter {
 
   /** Adds to a session's message and token totals, written with the next batch. */
   count(sessionId: string, delta: Partial<CounterDelta>): void {
-    const current = this.#counters.get(sessionId) ?? { messages: 0, inputTokens: 0, outputTokens: 0 };
+    const current = this.#counters.get(sessionId) ?? {
+      messages: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+    };
     current.messages += delta.messages ?? 0;
     current.inputTokens += delta.inputTokens ?? 0;
     current.outputTokens += delta.outputTokens ?? 0;
@@ -116,7 +126,12 @@ export class EventWriter {
 
   /** Resolves once everything enqueued so far is written (retrying failures meanwhile). */
   async flush(): Promise<void> {
-    while (this.#queue.length > 0 || this.#counters.size > 0 || this.#drafts.size > 0 || this.#writing) {
+    while (
+      this.#queue.length > 0 ||
+      this.#counters.size > 0 ||
+      this.#drafts.size > 0 ||
+      this.#writing
+    ) {
       if (this.#writing) {
         await this.#writing;
         continue;
@@ -175,7 +190,10 @@ export class EventWriter {
     this.#counters = new Map();
     // Drafts go with the batch that empties the queue, so a draft is never removed before the
     // event that ends its response is written.
-    const drafts = batch.length === this.#queue.length ? this.#drafts : new Map<string, { sessionId: string; text: string | null }>();
+    const drafts =
+      batch.length === this.#queue.length
+        ? this.#drafts
+        : new Map<string, { sessionId: string; text: string | null }>();
     if (drafts === this.#drafts) this.#drafts = new Map();
     const waitingSince = batch[0]?.enqueuedAt ?? 0;
     try {
@@ -201,7 +219,10 @@ export class EventWriter {
       }
       this.#failures += 1;
       this.stats.failures += 1;
-      this.#logger.error({ err: error, rows: batch.length, attempt: this.#failures }, 'event batch write failed; will retry');
+      this.#logger.error(
+        { err: error, rows: batch.length, attempt: this.#failures },
+        'event batch write failed; will retry',
+      );
       // A deleted session's events fail on their foreign key and would block everyone's.
       this.#dropOrphans(batch);
       throw error;
@@ -225,7 +246,10 @@ export class EventWriter {
         this.#queue = this.#queue.filter((event) => !gone.has(event.sessionId));
         for (const id of gone) this.#counters.delete(id);
         if (this.#queue.length < before) {
-          this.#logger.warn({ dropped: before - this.#queue.length }, 'dropped events of deleted sessions');
+          this.#logger.warn(
+            { dropped: before - this.#queue.length },
+            'dropped events of deleted sessions',
+          );
         }
       })
       .catch(() => {});
@@ -272,7 +296,9 @@ function batchStatement(
   const saved = [...drafts].filter(([, draft]) => draft.text !== null);
   const removed = [...drafts].filter(([, draft]) => draft.text === null).map(([id]) => id);
   if (saved.length > 0) {
-    const rows = saved.map(([responseId, draft]) => sql`(${responseId}::uuid, ${draft.sessionId}::uuid, ${draft.text})`);
+    const rows = saved.map(
+      ([responseId, draft]) => sql`(${responseId}::uuid, ${draft.sessionId}::uuid, ${draft.text})`,
+    );
     parts.push(sql`drafted as (
       insert into response_drafts (response_id, session_id, text)
       values ${sql.join(rows, sql`, `)}

@@ -18,7 +18,9 @@ import {
 export const sessions = pgTable('sessions', {
   sessionId: uuid('session_id').primaryKey(),
   userId: text('user_id').notNull(),
-  status: text('status', { enum: ['active', 'ended'] }).notNull().default('active'),
+  status: text('status', { enum: ['active', 'ended'] })
+    .notNull()
+    .default('active'),
   startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
   activatedAt: timestamp('activated_at', { withTimezone: true }).notNull().defaultNow(),
   endedAt: timestamp('ended_at', { withTimezone: true }),
@@ -31,7 +33,10 @@ export const sessions = pgTable('sessions', {
   outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
   title: text('title'),
   summary: text('summary'),
-  metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+  metadata: jsonb('metadata')
+    .$type<Record<string, unknown>>()
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   topics: jsonb('topics').$type<string[]>(),
   toolsUsed: jsonb('tools_used').$type<string[]>(),
@@ -62,7 +67,10 @@ export const sessionEvents = pgTable(
     seq: integer('seq').notNull(),
     eventType: text('event_type').notNull(),
     content: text('content'),
-    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    metadata: jsonb('metadata')
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [unique('session_events_session_seq_key').on(table.sessionId, table.seq)],

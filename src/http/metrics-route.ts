@@ -26,7 +26,10 @@ function summary(histogram: Histogram, toMs: (value: number) => number) {
  * totals since start; the event-loop delay and write-lag percentiles cover the time since the
  * previous request of /metrics (one scraper is assumed).
  */
-export function metricsRoute(app: FastifyInstance, { registry, writer }: MetricsRouteOptions): void {
+export function metricsRoute(
+  app: FastifyInstance,
+  { registry, writer }: MetricsRouteOptions,
+): void {
   let loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   let since = performance.now();

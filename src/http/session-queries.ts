@@ -43,7 +43,6 @@ export interface EventResource {
   created_at: string;
 }
 
-
 const sessionColumns = {
   sessionId: sessions.sessionId,
   userId: sessions.userId,

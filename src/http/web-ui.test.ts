@@ -40,7 +40,9 @@ describe('with a built UI', () => {
     expect(response.headers['content-type']).toContain('text/html');
     expect(response.body).toContain('<title>Parley</title>');
     expect(response.headers['content-security-policy']).toContain("script-src 'self'");
-    expect(response.headers['content-security-policy']).toContain("connect-src 'self' ws://localhost:80 wss://localhost:80");
+    expect(response.headers['content-security-policy']).toContain(
+      "connect-src 'self' ws://localhost:80 wss://localhost:80",
+    );
     expect(response.headers['cache-control']).toBe('no-cache');
   });
 

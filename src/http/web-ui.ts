@@ -37,7 +37,10 @@ const contentSecurityPolicy = [
  */
 function policyFor(host: string): string {
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) return contentSecurityPolicy;
-  return contentSecurityPolicy.replace("connect-src 'self'", `connect-src 'self' ws://${host} wss://${host}`);
+  return contentSecurityPolicy.replace(
+    "connect-src 'self'",
+    `connect-src 'self' ws://${host} wss://${host}`,
+  );
 }
 
 export interface WebUiOptions {
@@ -73,7 +76,8 @@ export async function registerWebUi(
     // Checked on each request, so a UI built while the server runs is picked up.
     if (!built()) return reply.code(503).type('text/html').send(notBuiltPage);
     const lastSegment = path.slice(path.lastIndexOf('/') + 1);
-    if (!lastSegment.includes('.') || lastSegment === 'index.html') return sendIndex(reply, request.host);
+    if (!lastSegment.includes('.') || lastSegment === 'index.html')
+      return sendIndex(reply, request.host);
     // Vite names assets by content hash: they never change under the same name.
     const hashed = path.startsWith('/assets/');
     return reply.sendFile(path.slice(1), root, {

@@ -29,7 +29,12 @@ export function websocketRoutes(app: FastifyInstance, options: WebSocketRouteOpt
   app.addHook('onClose', async function stopHeartbeat() {
     heartbeat.stop();
   });
-  const handler = (socket: WebSocket, sessionId: string | undefined, query: unknown, isNew: boolean) => {
+  const handler = (
+    socket: WebSocket,
+    sessionId: string | undefined,
+    query: unknown,
+    isNew: boolean,
+  ) => {
     heartbeat.watch(socket);
     handleSocket(socket, sessionId, query, isNew, options);
   };

@@ -7,7 +7,11 @@ import type { ChatModel } from '../chat/models.ts';
 import type { Database, DatabaseHandle } from '../db/connect.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import type { SummaryQueue } from './types.ts';
-import { recordSummaryFailure, summarizeSession, type SessionSummary } from './summarize-session.ts';
+import {
+  recordSummaryFailure,
+  summarizeSession,
+  type SessionSummary,
+} from './summarize-session.ts';
 import { markSummaryPending } from './session-lifecycle.ts';
 
 export const SUMMARY_QUEUE = 'summarize-session';
@@ -96,7 +100,8 @@ export class Jobs implements SummaryQueue {
   async requestSummary(sessionId: string): Promise<{ jobId: string | null }> {
     const jobId = await this.#database.db.transaction(async (tx) => {
       const marked = await markSummaryPending(tx, sessionId);
-      if (marked === 'missing') throw new AppError('not_found', { status: 404, message: 'No such session.' });
+      if (marked === 'missing')
+        throw new AppError('not_found', { status: 404, message: 'No such session.' });
       if (marked === 'active') {
         throw new AppError('session_active', {
           status: 409,
@@ -104,16 +109,24 @@ export class Jobs implements SummaryQueue {
         });
       }
       const id = await this.enqueueSummary(tx, sessionId);
-      await tx.execute(sql`update sessions set summary_job_id = ${id} where session_id = ${sessionId}`);
+      await tx.execute(
+        sql`update sessions set summary_job_id = ${id} where session_id = ${sessionId}`,
+      );
       return id;
     });
     return { jobId };
   }
 
   async cancelSummary(sessionId: string): Promise<void> {
-    const waiting = await this.boss.findJobs<SummaryJobData>(SUMMARY_QUEUE, { data: { sessionId }, queued: true });
+    const waiting = await this.boss.findJobs<SummaryJobData>(SUMMARY_QUEUE, {
+      data: { sessionId },
+      queued: true,
+    });
     if (waiting.length > 0) {
-      await this.boss.deleteJob(SUMMARY_QUEUE, waiting.map((job) => job.id));
+      await this.boss.deleteJob(
+        SUMMARY_QUEUE,
+        waiting.map((job) => job.id),
+      );
     }
   }
 
@@ -138,7 +151,9 @@ export class Jobs implements SummaryQueue {
         const { sessionId } = job.data;
         const attempt = job.retryCount + 1;
         // Leave time to record a failure before pg-boss itself gives up on the job.
-        const timeout = AbortSignal.timeout(Math.max(1, config.summaries.timeoutSeconds - 2) * 1000);
+        const timeout = AbortSignal.timeout(
+          Math.max(1, config.summaries.timeoutSeconds - 2) * 1000,
+        );
         try {
           const outcome = await summarizeSession({
             db: database.db,
@@ -154,10 +169,17 @@ export class Jobs implements SummaryQueue {
           }
         } catch (error) {
           const final = job.retryCount >= (job as typeof job & { retryLimit: number }).retryLimit;
-          logger.warn({ sessionId, attempt, final, error: errorMessage(error) }, 'summary attempt failed');
-          const recorded = await recordSummaryFailure({ db: database.db, sessionId, attempt, final, error }).catch(
-            () => undefined,
+          logger.warn(
+            { sessionId, attempt, final, error: errorMessage(error) },
+            'summary attempt failed',
           );
+          const recorded = await recordSummaryFailure({
+            db: database.db,
+            sessionId,
+            attempt,
+            final,
+            error,
+          }).catch(() => undefined);
           if (final && recorded) {
             onSummary(recorded.userId, { sessionId, status: 'failed', error: errorMessage(error) });
           }

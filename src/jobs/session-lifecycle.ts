@@ -44,10 +44,19 @@ export interface EndSessionOptions {
  * Ends an active session and queues its summary in one transaction: no ended session exists
  * without its job, and a session is ended once even if two processes try.
  */
-export async function endSessionAndEnqueue({ db, sessionId, enqueue, owner }: EndSessionOptions): Promise<boolean> {
+export async function endSessionAndEnqueue({
+  db,
+  sessionId,
+  enqueue,
+  owner,
+}: EndSessionOptions): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const endedAt = owner?.endedAt ? sql`greatest(activated_at, ${owner.endedAt.toISOString()}::timestamptz)` : sql`now()`;
-    const ownerCheck = owner ? sql`and instance_id is not distinct from ${owner.instanceId}::uuid` : sql``;
+    const endedAt = owner?.endedAt
+      ? sql`greatest(activated_at, ${owner.endedAt.toISOString()}::timestamptz)`
+      : sql`now()`;
+    const ownerCheck = owner
+      ? sql`and instance_id is not distinct from ${owner.instanceId}::uuid`
+      : sql``;
     const [ended] = await rows<{ seq_reserved: number }>(
       tx,
       sql`update sessions set
@@ -90,7 +99,9 @@ export async function endSessionAndEnqueue({ db, sessionId, enqueue, owner }: En
       );
     }
     const jobId = await enqueue(tx, sessionId);
-    await tx.execute(sql`update sessions set summary_job_id = ${jobId} where session_id = ${sessionId}`);
+    await tx.execute(
+      sql`update sessions set summary_job_id = ${jobId} where session_id = ${sessionId}`,
+    );
     return true;
   });
 }
@@ -139,7 +150,11 @@ export class InstanceLease {
   /** Ends the sessions of dead instances; returns how many it ended. */
   async sweep(): Promise<number> {
     const { db, instanceId, leaseMs, soleOwner, enqueue, logger } = this.#options;
-    const orphans = await rows<{ session_id: string; instance_id: string | null; heartbeat_at: Date | string | null }>(
+    const orphans = await rows<{
+      session_id: string;
+      instance_id: string | null;
+      heartbeat_at: Date | string | null;
+    }>(
       db,
       sql`select s.session_id, s.instance_id, coalesce(i.heartbeat_at, s.updated_at) as heartbeat_at
           from sessions s left join instances i on i.instance_id = s.instance_id
@@ -163,7 +178,10 @@ export class InstanceLease {
         });
         if (done) ended += 1;
       } catch (error) {
-        logger.error({ err: error, sessionId: orphan.session_id }, 'could not end an orphaned session');
+        logger.error(
+          { err: error, sessionId: orphan.session_id },
+          'could not end an orphaned session',
+        );
       }
     }
     await db.execute(
@@ -171,7 +189,8 @@ export class InstanceLease {
             and (${soleOwner} or i.heartbeat_at < now() - make_interval(secs => ${leaseMs / 1000}))
             and not exists (select 1 from sessions s where s.instance_id = i.instance_id and s.status = 'active')`,
     );
-    if (ended > 0) logger.info({ ended }, 'ended sessions left open by a stopped server; summaries queued');
+    if (ended > 0)
+      logger.info({ ended }, 'ended sessions left open by a stopped server; summaries queued');
     return ended;
   }
 
@@ -187,7 +206,9 @@ export class InstanceLease {
   async #beat(): Promise<void> {
     const { db, instanceId, logger } = this.#options;
     try {
-      await db.execute(sql`update instances set heartbeat_at = now() where instance_id = ${instanceId}::uuid`);
+      await db.execute(
+        sql`update instances set heartbeat_at = now() where instance_id = ${instanceId}::uuid`,
+      );
       // Other instances' sweeps find this one alive; this one looks after the dead in turn.
       await this.sweep();
     } catch (error) {

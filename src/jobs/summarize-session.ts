@@ -8,7 +8,9 @@ import { errorMessage } from '../errors.ts';
 
 /** What the model is asked to return for a session. */
 export const SessionSummary = z.object({
-  summary: z.string().describe('A few sentences on what the conversation was about and its outcome.'),
+  summary: z
+    .string()
+    .describe('A few sentences on what the conversation was about and its outcome.'),
   title: z.string().describe('A title of at most 8 words.'),
   topics: z.array(z.string()).describe('A short list of topics (1-3 words each).'),
   tools_used: z.array(z.string()).describe('Names of the tools that were called, if any.'),
@@ -18,7 +20,7 @@ export type SessionSummary = z.infer<typeof SessionSummary>;
 export const emptySessionSummary = 'No messages were exchanged in this session.';
 
 const instructions = [
-  'You summarize a conversation between a user and an AI assistant for the user\'s history list.',
+  "You summarize a conversation between a user and an AI assistant for the user's history list.",
   'Reply with JSON only, an object with the keys "summary" (a few sentences), "title" (at most 8',
   'words), "topics" (a short list of short topics) and "tools_used" (tool names that were called).',
   'Describe what happened; do not invent anything that is not in the transcript.',
@@ -77,7 +79,9 @@ export async function summarizeSession(options: SummarizeOptions): Promise<Summa
     )
     .orderBy(asc(sessionEvents.seq));
 
-  const toolsUsed = [...new Set(events.filter((e) => e.eventType === 'tool_call').map((e) => e.name ?? '?'))];
+  const toolsUsed = [
+    ...new Set(events.filter((e) => e.eventType === 'tool_call').map((e) => e.name ?? '?')),
+  ];
   let summary: SessionSummary;
   let model: string | null = chatModel.modelId;
   if (!events.some((event) => event.eventType === 'user_message')) {

@@ -3,7 +3,10 @@ import { parseInbound, RateLimiter } from './inbound.ts';
 
 describe('parseInbound', () => {
   test.each([
-    ['{"type":"user.message","text":"hi"}', { ok: true, frame: { type: 'user.message', text: 'hi' } }],
+    [
+      '{"type":"user.message","text":"hi"}',
+      { ok: true, frame: { type: 'user.message', text: 'hi' } },
+    ],
     ['{"type":"ping"}', { ok: true, frame: { type: 'ping' } }],
     ['hello there', { ok: true, frame: { type: 'user.message', text: 'hello there' } }],
   ])('accepts %s', (input, expected) => {
@@ -18,7 +21,8 @@ describe('parseInbound', () => {
     ['null', 'user_message'],
   ])('classifies %s', (input, code) => {
     const result = parseInbound(input, false);
-    if (code === 'user_message') expect(result).toEqual({ ok: true, frame: { type: 'user.message', text: input } });
+    if (code === 'user_message')
+      expect(result).toEqual({ ok: true, frame: { type: 'user.message', text: input } });
     else expect(result.ok ? undefined : result.error.code).toBe(code);
   });
 
@@ -31,7 +35,12 @@ describe('parseInbound', () => {
 describe('RateLimiter', () => {
   test('allows a burst, then refuses until refilled', async () => {
     const limiter = new RateLimiter({ perSecond: 20, burst: 3 });
-    expect([limiter.tryTake(), limiter.tryTake(), limiter.tryTake(), limiter.tryTake()]).toEqual([true, true, true, false]);
+    expect([limiter.tryTake(), limiter.tryTake(), limiter.tryTake(), limiter.tryTake()]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(limiter.tryTake()).toBe(true);
   });

@@ -9,7 +9,10 @@ export type InboundResult = { ok: true; frame: ClientFrame } | { ok: false; erro
  */
 export function parseInbound(data: Buffer | string, isBinary: boolean): InboundResult {
   if (isBinary) {
-    return fail(ErrorCode.binaryNotSupported, 'Binary frames are not supported; send JSON text frames.');
+    return fail(
+      ErrorCode.binaryNotSupported,
+      'Binary frames are not supported; send JSON text frames.',
+    );
   }
   const text = typeof data === 'string' ? data : data.toString('utf8');
   const trimmed = text.trimStart();
@@ -36,7 +39,10 @@ export function parseInbound(data: Buffer | string, isBinary: boolean): InboundR
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || 'frame';
-    return fail(ErrorCode.invalidFrame, `Invalid ${type} frame: ${field}: ${issue?.message ?? 'invalid'}`);
+    return fail(
+      ErrorCode.invalidFrame,
+      `Invalid ${type} frame: ${field}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return { ok: true, frame: parsed.data };
 }
@@ -60,7 +66,10 @@ export class RateLimiter {
 
   tryTake(): boolean {
     const now = performance.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#updatedAt) / 1000) * this.#perSecond);
+    this.#tokens = Math.min(
+      this.#burst,
+      this.#tokens + ((now - this.#updatedAt) / 1000) * this.#perSecond,
+    );
     this.#updatedAt = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;

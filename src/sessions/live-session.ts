@@ -8,7 +8,13 @@ import type { ChatModel } from '../chat/models.ts';
 import { runResponse, type ResponseOutcome } from '../chat/run-response.ts';
 import { createToolSet } from '../chat/tool-set.ts';
 import { errorMessage } from '../errors.ts';
-import { CloseCode, ErrorCode, PROTOCOL_VERSION, type ClientFrame, type EventBody } from '../protocol/index.ts';
+import {
+  CloseCode,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  type ClientFrame,
+  type EventBody,
+} from '../protocol/index.ts';
 import { resumeSubscriber } from './resume.ts';
 import { SessionOutbox } from './session-outbox.ts';
 import type { Subscriber } from './subscriber.ts';
@@ -87,7 +93,13 @@ export class LiveSession {
 
   private constructor(
     deps: SessionDeps,
-    init: { sessionId: string; userId: string; resumed: boolean; seq: SeqCounter; transcript: Transcript },
+    init: {
+      sessionId: string;
+      userId: string;
+      resumed: boolean;
+      seq: SeqCounter;
+      transcript: Transcript;
+    },
   ) {
     this.#deps = deps;
     this.id = init.sessionId;
@@ -164,7 +176,10 @@ export class LiveSession {
    * `holdForResume` it is held briefly in case its first frame is `session.resume`; otherwise
    * it is greeted with `session.ready` and gets events live from now on.
    */
-  attach(connection: Connection, { afterSeq, holdForResume = false }: { afterSeq?: number; holdForResume?: boolean } = {}): void {
+  attach(
+    connection: Connection,
+    { afterSeq, holdForResume = false }: { afterSeq?: number; holdForResume?: boolean } = {},
+  ): void {
     const subscriber = this.#outbox.subscribe(connection);
     if (afterSeq !== undefined) {
       void this.#resume(subscriber, afterSeq);
@@ -263,7 +278,8 @@ export class LiveSession {
     const connections = [...this.#outbox.connections()];
     this.#outbox.discard();
     this.#cancelCurrent('session_ended');
-    for (const connection of connections) connection.close(CloseCode.sessionDeleted, 'session deleted');
+    for (const connection of connections)
+      connection.close(CloseCode.sessionDeleted, 'session deleted');
   }
 
   #acceptUserMessage(connection: Connection, text: string): void {
@@ -360,7 +376,13 @@ export class LiveSession {
             }
           },
           toolCall: ({ callId, name, input }) =>
-            this.#emit({ type: 'tool.call', response_id: responseId, call_id: callId, name, arguments: input }),
+            this.#emit({
+              type: 'tool.call',
+              response_id: responseId,
+              call_id: callId,
+              name,
+              arguments: input,
+            }),
           toolResult: ({ callId, name, result, error }) =>
             this.#emit({
               type: 'tool.result',
@@ -408,8 +430,16 @@ export class LiveSession {
         });
         break;
       case 'failed':
-        this.#deps.logger.warn({ sessionId: this.id, responseId, error: outcome.error }, 'response failed');
-        this.#emit({ type: 'response.failed', response_id: responseId, text: outcome.text, error: outcome.error });
+        this.#deps.logger.warn(
+          { sessionId: this.id, responseId, error: outcome.error },
+          'response failed',
+        );
+        this.#emit({
+          type: 'response.failed',
+          response_id: responseId,
+          text: outcome.text,
+          error: outcome.error,
+        });
         break;
     }
   }

@@ -131,7 +131,10 @@ export class SessionRegistry {
     await Promise.allSettled([...this.#endings]);
   }
 
-  #end(session: LiveSession, reason: 'session_ended' | 'shutdown' = 'session_ended'): Promise<void> {
+  #end(
+    session: LiveSession,
+    reason: 'session_ended' | 'shutdown' = 'session_ended',
+  ): Promise<void> {
     const ending = session
       .end(reason)
       .catch((error: unknown) => {

@@ -23,7 +23,8 @@ describe('ReplayBuffer', () => {
 
   test('grows as events arrive and keeps their order across evictions and growth', () => {
     const buffer = new ReplayBuffer({ maxFrames: 100, maxBytes: 60 });
-    for (let seq = 1; seq <= 250; seq += 1) buffer.push({ seq, frame: seq % 7 === 0 ? 'xxxxxxxxxx' : 'x' });
+    for (let seq = 1; seq <= 250; seq += 1)
+      buffer.push({ seq, frame: seq % 7 === 0 ? 'xxxxxxxxxx' : 'x' });
     const seqs = buffer.since(0).map((entry) => entry.seq);
     expect(seqs.at(-1)).toBe(250);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -33,6 +34,8 @@ describe('ReplayBuffer', () => {
     expect(buffer.covers(seqs[0]! - 2)).toBe(false);
     const wide = new ReplayBuffer({ maxFrames: 40, maxBytes: 1_000 });
     for (let seq = 1; seq <= 100; seq += 1) wide.push({ seq, frame: 'y' });
-    expect(wide.since(0).map((entry) => entry.seq)).toEqual(Array.from({ length: 40 }, (_, index) => 61 + index));
+    expect(wide.since(0).map((entry) => entry.seq)).toEqual(
+      Array.from({ length: 40 }, (_, index) => 61 + index),
+    );
   });
 });

@@ -25,7 +25,15 @@ export class ReplayBuffer {
   #evictedUpTo = 0;
 
   /** `startAfter`: the newest seq of events that exist only in the database (0 for none). */
-  constructor({ maxFrames, maxBytes, startAfter = 0 }: { maxFrames: number; maxBytes: number; startAfter?: number }) {
+  constructor({
+    maxFrames,
+    maxBytes,
+    startAfter = 0,
+  }: {
+    maxFrames: number;
+    maxBytes: number;
+    startAfter?: number;
+  }) {
     this.#capacity = maxFrames;
     this.#maxBytes = maxBytes;
     this.#evictedUpTo = startAfter;

@@ -44,7 +44,13 @@ export async function* replayStoredEvents({
     const rows = await db
       .select(storedEventColumns)
       .from(sessionEvents)
-      .where(and(eq(sessionEvents.sessionId, sessionId), gt(sessionEvents.seq, cursor), lte(sessionEvents.seq, upToSeq)))
+      .where(
+        and(
+          eq(sessionEvents.sessionId, sessionId),
+          gt(sessionEvents.seq, cursor),
+          lte(sessionEvents.seq, upToSeq),
+        ),
+      )
       .orderBy(asc(sessionEvents.seq))
       .limit(pageSize);
     for (const row of rows) {
@@ -81,7 +87,9 @@ export function toWireEvent(row: {
     seq: row.seq,
     body,
     ...(status
-      ? { ending: { responseId: String(row.metadata.response_id), status, text: row.content ?? '' } }
+      ? {
+          ending: { responseId: String(row.metadata.response_id), status, text: row.content ?? '' },
+        }
       : {}),
   };
 }
@@ -125,7 +133,12 @@ export async function resumeSubscriber(options: ResumeOptions): Promise<void> {
     return;
   }
   try {
-    for await (const event of replayStoredEvents({ db: options.db, sessionId, afterSeq: from, upToSeq: upTo })) {
+    for await (const event of replayStoredEvents({
+      db: options.db,
+      sessionId,
+      afterSeq: from,
+      upToSeq: upTo,
+    })) {
       if (subscriber.cut || !options.attached()) return;
       if (event.ending && event.ending.text) {
         subscriber.own({
@@ -135,7 +148,10 @@ export async function resumeSubscriber(options: ResumeOptions): Promise<void> {
           status: event.ending.status,
         });
       }
-      subscriber.write({ seq: event.seq, frame: JSON.stringify({ ...event.body, session_id: sessionId, seq: event.seq }) });
+      subscriber.write({
+        seq: event.seq,
+        frame: JSON.stringify({ ...event.body, session_id: sessionId, seq: event.seq }),
+      });
       // Respect the socket's pace: a long replay is not queued in memory all at once.
       while (subscriber.connection.bufferedAmount > options.paceBytes && !subscriber.cut) {
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -148,7 +164,12 @@ export async function resumeSubscriber(options: ResumeOptions): Promise<void> {
   }
   if (inFlight && subscriber.position <= upTo) {
     subscriber.position = upTo;
-    subscriber.own({ type: 'response.snapshot', response_id: inFlight.responseId, text: inFlight.text, status: 'streaming' });
+    subscriber.own({
+      type: 'response.snapshot',
+      response_id: inFlight.responseId,
+      text: inFlight.text,
+      status: 'streaming',
+    });
   }
   subscriber.position = Math.max(subscriber.position, upTo);
   subscriber.goLive();

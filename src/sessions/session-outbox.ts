@@ -1,6 +1,11 @@
 import type { StoredEvent, Transcript } from '../chat/history.ts';
 import type { EventWriter } from '../db/event-writer.ts';
-import { connectionEventTypes, storedEventTypes, type EventBody, type ServerEvent } from '../protocol/index.ts';
+import {
+  connectionEventTypes,
+  storedEventTypes,
+  type EventBody,
+  type ServerEvent,
+} from '../protocol/index.ts';
 import { ReplayBuffer } from './replay-buffer.ts';
 import type { SeqCounter } from './seq-counter.ts';
 import { Subscriber } from './subscriber.ts';
@@ -15,7 +20,8 @@ interface PendingFrame {
 
 interface Outgoing {
   body: EventBody | undefined;
-  stored: { eventType: string; content: string | null; metadata: Record<string, unknown> } | undefined;
+  stored:
+    { eventType: string; content: string | null; metadata: Record<string, unknown> } | undefined;
 }
 
 export interface SessionOutboxOptions {

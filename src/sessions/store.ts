@@ -10,8 +10,7 @@ export interface SeqBlock {
 }
 
 export type OpenResult =
-  | { status: 'opened'; resumed: boolean; block: SeqBlock }
-  | { status: 'forbidden' };
+  { status: 'opened'; resumed: boolean; block: SeqBlock } | { status: 'forbidden' };
 
 /**
  * Creates the session, or reopens it for the same user, and reserves the first block of seq
@@ -65,7 +64,11 @@ export async function openSessionRow(
 }
 
 /** Reserves the next `size` seq numbers of a live session. */
-export async function reserveSeqBlock(db: Database, sessionId: string, size: number): Promise<SeqBlock> {
+export async function reserveSeqBlock(
+  db: Database,
+  sessionId: string,
+  size: number,
+): Promise<SeqBlock> {
   const rows = await db
     .update(sessions)
     .set({ seqReserved: sql`${sessions.seqReserved} + ${size}` })
@@ -96,7 +99,12 @@ export async function loadTranscriptEvents(
   const rows = await db
     .select(storedEventColumns)
     .from(sessionEvents)
-    .where(and(eq(sessionEvents.sessionId, sessionId), inArray(sessionEvents.eventType, transcriptTypes)))
+    .where(
+      and(
+        eq(sessionEvents.sessionId, sessionId),
+        inArray(sessionEvents.eventType, transcriptTypes),
+      ),
+    )
     .orderBy(desc(sessionEvents.seq))
     .limit(limit);
   return rows.reverse();
@@ -106,7 +114,11 @@ export async function loadTranscriptEvents(
  * Turns the drafts of responses that were streaming when their process died into stored
  * `response_interrupted` events with the text saved so far, numbered by `takeSeq`.
  */
-export async function interruptDrafts(db: Database, sessionId: string, takeSeq: () => number): Promise<number> {
+export async function interruptDrafts(
+  db: Database,
+  sessionId: string,
+  takeSeq: () => number,
+): Promise<number> {
   const drafts = await db
     .select()
     .from(responseDrafts)

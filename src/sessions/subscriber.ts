@@ -21,7 +21,10 @@ export class Subscriber {
   readonly #maxBufferedBytes: number;
   readonly #sessionId: string;
 
-  constructor(connection: Connection, { sessionId, maxBufferedBytes }: { sessionId: string; maxBufferedBytes: number }) {
+  constructor(
+    connection: Connection,
+    { sessionId, maxBufferedBytes }: { sessionId: string; maxBufferedBytes: number },
+  ) {
     this.connection = connection;
     this.#sessionId = sessionId;
     this.#maxBufferedBytes = maxBufferedBytes;
@@ -57,7 +60,9 @@ export class Subscriber {
   /** Sends an event meant for this socket alone; it carries the socket's position as its seq. */
   own(body: Record<string, unknown>): void {
     if (this.#cut) return;
-    this.connection.send(JSON.stringify({ ...body, session_id: this.#sessionId, seq: this.position }));
+    this.connection.send(
+      JSON.stringify({ ...body, session_id: this.#sessionId, seq: this.position }),
+    );
   }
 
   /** Sends what waited while catching up, and from now on everything at once. */
@@ -76,7 +81,8 @@ export class Subscriber {
     this.own({
       type: 'error',
       code: ErrorCode.slowConsumer,
-      message: 'This connection fell too far behind the session and is closed; reconnect with after_seq to resume.',
+      message:
+        'This connection fell too far behind the session and is closed; reconnect with after_seq to resume.',
     });
     this.#cut = true;
     this.#backlog = [];

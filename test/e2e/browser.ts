@@ -9,7 +9,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(chromiumPath);
-export const enableHint = "install Debian's chromium package (apt-get install chromium) to run the browser tests";
+export const enableHint =
+  "install Debian's chromium package (apt-get install chromium) to run the browser tests";
 
 export const screenshotDir = join(import.meta.dirname, '..', '..', 'test-output', 'screenshots');
 

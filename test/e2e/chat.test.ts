@@ -6,7 +6,14 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startParley, type RunningParley } from '../support/parley.ts';
-import { enableHint, hasChromium, launchChromium, openPage, screenshot, type OpenedPage } from './browser.ts';
+import {
+  enableHint,
+  hasChromium,
+  launchChromium,
+  openPage,
+  screenshot,
+  type OpenedPage,
+} from './browser.ts';
 
 if (!hasChromium) console.warn(`Skipping the browser tests: ${enableHint}.`);
 
@@ -26,13 +33,17 @@ async function ask(page: Page, text: string): Promise<Locator> {
   const replies = await page.locator(assistant).count();
   await send(page, text);
   const reply = page.locator(assistant).nth(replies);
-  await expect.poll(async () => ((await reply.textContent()) ?? '').length, { timeout: 20_000 }).toBeGreaterThan(40);
+  await expect
+    .poll(async () => ((await reply.textContent()) ?? '').length, { timeout: 20_000 })
+    .toBeGreaterThan(40);
   return reply;
 }
 
 /** Waits until a reply has ended one way or another; returns its status class. */
 async function ended(reply: Locator): Promise<string> {
-  await expect.poll(async () => (await reply.getAttribute('class')) ?? '', { timeout: 20_000 }).toMatch(/status-(completed|cancelled|failed)/);
+  await expect
+    .poll(async () => (await reply.getAttribute('class')) ?? '', { timeout: 20_000 })
+    .toMatch(/status-(completed|cancelled|failed)/);
   return (await reply.getAttribute('class'))!;
 }
 
@@ -85,12 +96,23 @@ describe.skipIf(!hasChromium)('web UI in Chromium', () => {
     await box.press('Shift+Enter');
     await box.pressSequentially('second line');
     await box.press('Enter');
-    expect(await page.locator(user).first().locator('.bubble').textContent()).toBe('hello there\nsecond line');
+    expect(await page.locator(user).first().locator('.bubble').textContent()).toBe(
+      'hello there\nsecond line',
+    );
     // Watch the reply's text as the page shows it, until it is complete.
     const reply = page.locator(assistant).first();
     const seen: number[] = [];
-    while (!((await reply.getAttribute('class').catch(() => '')) ?? '').includes('status-completed')) {
-      const length = (await reply.locator('.markdown').first().textContent({ timeout: 1_000 }).catch(() => ''))?.length ?? 0;
+    while (
+      !((await reply.getAttribute('class').catch(() => '')) ?? '').includes('status-completed')
+    ) {
+      const length =
+        (
+          await reply
+            .locator('.markdown')
+            .first()
+            .textContent({ timeout: 1_000 })
+            .catch(() => '')
+        )?.length ?? 0;
       if (length > 0 && length !== seen.at(-1)) seen.push(length);
     }
     expect(seen.length).toBeGreaterThan(5);
@@ -111,7 +133,9 @@ describe.skipIf(!hasChromium)('web UI in Chromium', () => {
     expect(await card.getAttribute('open')).toBeNull();
     await card.locator('summary').click();
     expect(await card.getAttribute('open')).not.toBeNull();
-    expect(await card.locator('.tool-section').first().textContent()).toContain('"expression": "12*(3+4)"');
+    expect(await card.locator('.tool-section').first().textContent()).toContain(
+      '"expression": "12*(3+4)"',
+    );
     expect(await reply.locator('.markdown').textContent()).toContain('84');
     await screenshot(page, 'tool-card-desktop-light');
   });
@@ -141,21 +165,32 @@ describe.skipIf(!hasChromium)('web UI in Chromium', () => {
 
   test('after the connection drops mid-reply, it reconnects and the text is exact: nothing lost, nothing twice', async () => {
     const reply = await ask(page, 'one more long answer');
-    const sawReconnecting = page.waitForSelector('[data-state="reconnecting"]', { timeout: 10_000 });
+    const sawReconnecting = page.waitForSelector('[data-state="reconnecting"]', {
+      timeout: 10_000,
+    });
     for (const socket of parley.app.websocketServer.clients) socket.terminate();
     await sawReconnecting;
     await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Connected');
     expect(await ended(reply)).toContain('status-completed');
-    const events = await (await fetch(`${parley.httpUrl}/api/sessions/${firstSessionId}/events?user_id=${userName}&limit=1000`)).json();
+    const events = await (
+      await fetch(
+        `${parley.httpUrl}/api/sessions/${firstSessionId}/events?user_id=${userName}&limit=1000`,
+      )
+    ).json();
     const stored = (events as { events: { event_type: string; content: string }[] }).events.filter(
       (event) => event.event_type === 'assistant_message',
     );
-    expect(compact((await reply.locator('.markdown').textContent()) ?? '')).toBe(compact(stored.at(-1)!.content));
+    expect(compact((await reply.locator('.markdown').textContent()) ?? '')).toBe(
+      compact(stored.at(-1)!.content),
+    );
   });
 
   test('a reload shows the whole conversation again', async () => {
     // What the user wrote and what the model answered (tool results' JSON keys may come back reordered).
-    const texts = () => page.locator('.messages .bubble, .messages .markdown, .messages .message-status').allTextContents();
+    const texts = () =>
+      page
+        .locator('.messages .bubble, .messages .markdown, .messages .message-status')
+        .allTextContents();
     const before = await texts();
     await page.reload();
     await expect.poll(texts).toEqual(before);
@@ -167,7 +202,10 @@ describe.skipIf(!hasChromium)('web UI in Chromium', () => {
     // (Page code as strings: the DOM is not part of this TypeScript program.)
     await page.evaluate('window.pwned = 0');
     // The demo model quotes the message back in its reply, which is rendered as Markdown.
-    const reply = await ask(page, '<img src=x onerror="window.pwned=1"> [click](javascript:window.pwned=2)');
+    const reply = await ask(
+      page,
+      '<img src=x onerror="window.pwned=1"> [click](javascript:window.pwned=2)',
+    );
     await ended(reply);
     expect(await reply.textContent()).toContain('<img src=x onerror=');
     expect(await page.locator('.messages img').count()).toBe(0);
@@ -180,7 +218,9 @@ describe.skipIf(!hasChromium)('web UI in Chromium', () => {
     await expect.poll(() => page.url()).toBe(`${parley.httpUrl}/`);
     expect(await page.locator('.messages article').count()).toBe(0);
     const entry = page.locator(`.session-link[data-session-id="${firstSessionId}"]`);
-    await expect.poll(() => entry.locator('.session-summary').textContent(), { timeout: 20_000 }).toContain('The user sent');
+    await expect
+      .poll(() => entry.locator('.session-summary').textContent(), { timeout: 20_000 })
+      .toContain('The user sent');
     expect(await entry.locator('.session-title').textContent()).not.toBe('');
     expect(await entry.locator('.session-meta').textContent()).toMatch(/Today, .* · \d+ (s|min)/);
     await screenshot(page, 'summary-in-sidebar-desktop-light');
@@ -201,19 +241,42 @@ describe.skipIf(!hasChromium)('web UI in Chromium', () => {
   });
 
   test('phone and desktop, light and dark', async () => {
-    const shots: { name: string; viewport: { width: number; height: number }; colorScheme: 'light' | 'dark' }[] = [
-      { name: 'conversation-desktop-dark', viewport: { width: 1280, height: 800 }, colorScheme: 'dark' },
-      { name: 'conversation-phone-light', viewport: { width: 390, height: 844 }, colorScheme: 'light' },
-      { name: 'conversation-phone-dark', viewport: { width: 390, height: 844 }, colorScheme: 'dark' },
+    const shots: {
+      name: string;
+      viewport: { width: number; height: number };
+      colorScheme: 'light' | 'dark';
+    }[] = [
+      {
+        name: 'conversation-desktop-dark',
+        viewport: { width: 1280, height: 800 },
+        colorScheme: 'dark',
+      },
+      {
+        name: 'conversation-phone-light',
+        viewport: { width: 390, height: 844 },
+        colorScheme: 'light',
+      },
+      {
+        name: 'conversation-phone-dark',
+        viewport: { width: 390, height: 844 },
+        colorScheme: 'dark',
+      },
     ];
     for (const { name, viewport, colorScheme } of shots) {
-      const other = await openPage(browser, { url: parley.httpUrl, userName, viewport, colorScheme });
+      const other = await openPage(browser, {
+        url: parley.httpUrl,
+        userName,
+        viewport,
+        colorScheme,
+      });
       await other.page.goto(`/chat/${firstSessionId}`);
       await expect.poll(() => other.page.locator('.tool-card').count()).toBe(3);
       await screenshot(other.page, name);
       if (viewport.width < 768) {
         // No sideways scrolling on a phone.
-        expect(await other.page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(viewport.width);
+        expect(
+          await other.page.evaluate('document.documentElement.scrollWidth'),
+        ).toBeLessThanOrEqual(viewport.width);
         const menu = other.page.getByRole('button', { name: 'Conversations' });
         await menu.click();
         await expect.poll(() => menu.getAttribute('aria-expanded')).toBe('true');

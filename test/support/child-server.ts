@@ -29,7 +29,9 @@ export async function freePort(): Promise<number> {
  * Starts Parley as a real child process (`node src/main.ts`, the same entry as `npm start`) and
  * waits until `/health` answers. The caller must kill it (tests do so in `afterEach`).
  */
-export async function startChildServer(env: Record<string, string | undefined>): Promise<ChildServer> {
+export async function startChildServer(
+  env: Record<string, string | undefined>,
+): Promise<ChildServer> {
   const port = await freePort();
   const child = spawn(process.execPath, [mainPath], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },

@@ -1,5 +1,10 @@
 import WebSocket from 'ws';
-import { ServerEvent, type ClientFrame, type ServerEventOf, type ServerEventType } from '../../src/protocol/index.ts';
+import {
+  ServerEvent,
+  type ClientFrame,
+  type ServerEventOf,
+  type ServerEventType,
+} from '../../src/protocol/index.ts';
 
 export interface Closed {
   code: number;
@@ -37,7 +42,11 @@ export class TestClient {
   /** Opens `/ws/session[/:id]?user_id=…`; resolves once the socket is open. */
   static async connect(
     wsUrl: string,
-    { sessionId, userId = 'alice', query = '' }: { sessionId?: string; userId?: string; query?: string } = {},
+    {
+      sessionId,
+      userId = 'alice',
+      query = '',
+    }: { sessionId?: string; userId?: string; query?: string } = {},
   ): Promise<TestClient> {
     const path = sessionId === undefined ? '/ws/session' : `/ws/session/${sessionId}`;
     const socket = new WebSocket(`${wsUrl}${path}?user_id=${encodeURIComponent(userId)}${query}`);
@@ -70,7 +79,10 @@ export class TestClient {
   }
 
   /** Waits until `count` events of `type` have arrived in total; returns the last of them. */
-  async next<T extends ServerEventType>(type: T, { count = 1, timeoutMs = 15_000 } = {}): Promise<ServerEventOf<T>> {
+  async next<T extends ServerEventType>(
+    type: T,
+    { count = 1, timeoutMs = 15_000 } = {},
+  ): Promise<ServerEventOf<T>> {
     await this.until(() => this.all(type).length >= count, `${count} × ${type}`, timeoutMs);
     return this.all(type)[count - 1]!;
   }
@@ -82,7 +94,9 @@ export class TestClient {
         ['response.completed', 'response.cancelled', 'response.failed'].includes(event.type),
       );
     await this.until(() => ends().length >= count, `${count} response end(s)`, timeoutMs);
-    return ends()[count - 1] as ServerEventOf<'response.completed' | 'response.cancelled' | 'response.failed'>;
+    return ends()[count - 1] as ServerEventOf<
+      'response.completed' | 'response.cancelled' | 'response.failed'
+    >;
   }
 
   async until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -90,7 +104,11 @@ export class TestClient {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((waiter) => waiter.resolve !== done);
-        reject(new Error(`timed out waiting for ${what}; got: ${this.events.map((e) => e.type).join(', ')}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; got: ${this.events.map((e) => e.type).join(', ')}`,
+          ),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
@@ -101,7 +119,10 @@ export class TestClient {
   }
 
   async close(): Promise<Closed> {
-    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+    if (
+      this.socket.readyState === WebSocket.OPEN ||
+      this.socket.readyState === WebSocket.CONNECTING
+    ) {
       this.socket.close(1000);
     }
     return this.closed;

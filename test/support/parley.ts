@@ -14,7 +14,9 @@ export interface RunningParley extends Parley {
  * Starts a real Parley in this process on a random port with the given environment on top of
  * test defaults (in-memory PGlite, silent logs, sessions ending at once on disconnect).
  */
-export async function startParley(env: Record<string, string | undefined> = {}): Promise<RunningParley> {
+export async function startParley(
+  env: Record<string, string | undefined> = {},
+): Promise<RunningParley> {
   const config = loadConfig({
     PGLITE_DIR: 'memory://',
     LOG_LEVEL: 'silent',
