@@ -47,6 +47,7 @@ export const ErrorCode = {
   queueFull: 'queue_full',
   nothingToCancel: 'nothing_to_cancel',
   resumeNotFirst: 'resume_not_first',
+  sessionEnding: 'session_ending',
   slowConsumer: 'slow_consumer',
   upstreamRateLimited: 'upstream_rate_limited',
   upstreamError: 'upstream_error',

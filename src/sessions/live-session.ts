@@ -284,7 +284,7 @@ export class LiveSession {
 
   #acceptUserMessage(connection: Connection, text: string): void {
     if (this.#ending) {
-      this.sendError(connection, ErrorCode.internalError, 'The session is ending.');
+      this.sendError(connection, ErrorCode.sessionEnding, 'The session is ending; reconnect to reopen it.');
       return;
     }
     if (text.trim().length === 0) {
