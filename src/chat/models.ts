@@ -4,6 +4,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
 import type { LlmConfig } from '../config.ts';
+import type { CompletionsEndpoint } from './completions.ts';
 import { createDemoModel } from './demo/index.ts';
 
 /** The configured model plus what clients are told about it in `session.ready`. */
@@ -13,6 +14,11 @@ export interface ChatModel {
   modelId: string;
   /** True for Parley's offline demo model, which is not an LLM. */
   demo: boolean;
+  /**
+   * Set for OpenAI-compatible servers: responses stream through Parley's lean Chat Completions
+   * client instead of `streamText` (see `completions.ts`). `model` still serves summaries.
+   */
+  completions?: CompletionsEndpoint;
 }
 
 /** Builds the language model named by the configuration. */
@@ -32,14 +38,19 @@ export function createChatModel(llm: LlmConfig): ChatModel {
       return { ...common, model: groq(llm.model) };
     }
     case 'openai-compatible': {
+      const baseUrl = llm.baseUrl ?? 'http://127.0.0.1:11434/v1';
       const compatible = createOpenAICompatible({
         name: 'openai-compatible',
-        baseURL: llm.baseUrl ?? 'http://127.0.0.1:11434/v1',
+        baseURL: baseUrl,
         apiKey: llm.apiKey,
         // Without it the SDK asks for no usage and token totals stay empty.
         includeUsage: true,
       });
-      return { ...common, model: compatible.chatModel(llm.model) };
+      return {
+        ...common,
+        model: compatible.chatModel(llm.model),
+        completions: { baseUrl, apiKey: llm.apiKey, model: llm.model },
+      };
     }
     case 'demo':
       return {

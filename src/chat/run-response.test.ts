@@ -44,7 +44,9 @@ const broken = defineTool({
   },
 });
 
-function run(tools: readonly ParleyTool[], { timeoutMs = 5_000 } = {}) {
+type Path = 'streamText' | 'completions';
+
+function run(path: Path, tools: readonly ParleyTool[], { timeoutMs = 5_000 } = {}) {
   const results: Parameters<ResponseSink['toolResult']>[0][] = [];
   const durations = new Map<string, number>();
   const chatModel = {
@@ -56,6 +58,9 @@ function run(tools: readonly ParleyTool[], { timeoutMs = 5_000 } = {}) {
     provider: 'openai-compatible',
     modelId: 'fake',
     demo: false,
+    ...(path === 'completions'
+      ? { completions: { baseUrl: upstream.url, apiKey: undefined, model: 'fake' } }
+      : {}),
   };
   const outcome = runResponse({
     chatModel,
@@ -81,7 +86,7 @@ function run(tools: readonly ParleyTool[], { timeoutMs = 5_000 } = {}) {
   return { outcome, results, durations };
 }
 
-describe('tool calls in a response', () => {
+describe.each<Path>(['streamText', 'completions'])('tool calls in a response (%s)', (path) => {
   test('parallel calls in one step run at the same time', async () => {
     upstream.enqueue(
       toolCalls([
@@ -92,7 +97,7 @@ describe('tool calls in a response', () => {
       text('done'),
     );
     const started = performance.now();
-    const { outcome, results } = run([slow]);
+    const { outcome, results } = run(path, [slow]);
     expect((await outcome).status).toBe('completed');
     const elapsed = performance.now() - started;
     expect(results).toHaveLength(3);
@@ -112,7 +117,7 @@ describe('tool calls in a response', () => {
       ]),
       text('both failed'),
     );
-    const { outcome, results, durations } = run([stubborn, broken], { timeoutMs: 200 });
+    const { outcome, results, durations } = run(path, [stubborn, broken], { timeoutMs: 200 });
     const ended = await outcome;
     expect(ended).toMatchObject({ status: 'completed', text: 'both failed' });
     const byName = Object.fromEntries(results.map((result) => [result.name, result]));

@@ -1,14 +1,9 @@
-import {
-  APICallError,
-  isStepCount,
-  RetryError,
-  streamText,
-  type ModelMessage,
-  type ToolSet,
-} from 'ai';
+import { APICallError, isStepCount, RetryError, streamText, type ModelMessage } from 'ai';
 import { ErrorCode, type ErrorBody, type Usage } from '../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
+import { runCompletions } from './completions.ts';
 import type { ChatModel } from './models.ts';
+import { toAiToolSet, type ResponseTool } from './tool-set.ts';
 
 /** Where one response's live output goes, part by part, as it arrives. */
 export interface ResponseSink {
@@ -26,7 +21,7 @@ export interface RunResponseOptions {
   chatModel: ChatModel;
   instructions: string;
   messages: ModelMessage[];
-  tools: ToolSet;
+  tools: readonly ResponseTool[];
   maxSteps: number;
   maxRetries: number;
   stallTimeoutMs: number;
@@ -36,10 +31,19 @@ export interface RunResponseOptions {
 }
 
 /**
- * Runs one response: a multi-step `streamText` call whose parts are relayed to the sink as they
- * arrive. It never throws for upstream trouble; every ending is an outcome.
+ * Runs one response: several steps of model output and tool calls, relayed to the sink as they
+ * arrive. OpenAI-compatible servers go through Parley's lean client (`completions.ts`); every
+ * other provider through the AI SDK's `streamText`. It never throws for upstream trouble; every
+ * ending is an outcome.
  */
 export async function runResponse(options: RunResponseOptions): Promise<ResponseOutcome> {
+  if (options.chatModel.completions) {
+    return runCompletions({ ...options, endpoint: options.chatModel.completions });
+  }
+  return runWithAiSdk(options);
+}
+
+async function runWithAiSdk(options: RunResponseOptions): Promise<ResponseOutcome> {
   const { chatModel, sink, signal } = options;
   let text = '';
   let usage: Usage = { input_tokens: 0, output_tokens: 0 };
@@ -51,7 +55,7 @@ export async function runResponse(options: RunResponseOptions): Promise<Response
     model: chatModel.model,
     instructions: options.instructions,
     messages: options.messages,
-    tools: options.tools,
+    tools: toAiToolSet(options.tools),
     stopWhen: isStepCount(options.maxSteps),
     maxRetries: options.maxRetries,
     abortSignal: signal,

@@ -22,7 +22,7 @@ interface CounterDelta {
 export interface EventWriterOptions {
   db: Database;
   logger: Logger;
-  /** Longest time an event waits before it is written. */
+  /** Longest time an event nobody waits on (drafts, counters, lifecycle records) waits to be written. */
   flushIntervalMs: number;
   /** A batch this large is written at once instead of waiting for the interval. */
   maxBatch?: number;
@@ -44,6 +44,7 @@ export class EventWriter {
   /** Latest partial text per streaming response; null: the response ended, drop its draft. */
   #drafts = new Map<string, { sessionId: string; text: string | null }>();
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
   #writing: Promise<void> | undefined;
   #failures = 0;
   #closed = false;
@@ -77,6 +78,7 @@ export class EventWriter {
     if (this.#closed) throw new Error('EventWriter is closed');
     this.#queue.push({ sessionId, ...event, written, enqueuedAt: performance.now() });
     if (this.#queue.length >= this.#maxBatch) this.#kick();
+    else if (written) this.#soon();
     else this.#schedule();
   }
 
@@ -161,6 +163,23 @@ export class EventWriter {
     }, delay);
   }
 
+  /**
+   * Group commit for events someone waits on (a client, for a stored event to go out): the
+   * batch starts once the current turn of the event loop is done, so everything enqueued in
+   * the same turn shares it, and while a batch is being written the next one gathers.
+   */
+  #soon(): void {
+    if (this.#writing || this.#immediate || this.#failures > 0) {
+      if (!this.#writing) this.#schedule();
+      return;
+    }
+    this.#clearTimer();
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      this.#kick();
+    });
+  }
+
   #retryDelay(): number {
     return Math.min(5_000, 100 * 2 ** this.#failures);
   }
@@ -174,6 +193,7 @@ export class EventWriter {
         this.#writing = undefined;
         if (this.#queue.length > 0 || this.#counters.size > 0 || this.#drafts.size > 0) {
           if (this.#queue.length >= this.#maxBatch && this.#failures === 0) this.#kick();
+          else if (this.#queue.some((event) => event.written)) this.#soon();
           else this.#schedule();
         }
       });
@@ -182,6 +202,8 @@ export class EventWriter {
   #clearTimer(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
   }
 
   async #writeBatch(): Promise<void> {

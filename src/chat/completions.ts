@@ -1,0 +1,528 @@
+/**
+ * Parley's own client for OpenAI-compatible Chat Completions streams (`POST
+ * {baseURL}/chat/completions` with `stream: true`): Ollama, vLLM, LM Studio, llama.cpp and any
+ * server that speaks that wire. It does for these servers what `streamText` does — several
+ * steps with server-side tool calls, retries with backoff, a stall timeout, cancellation — but
+ * on the token path it parses each SSE event once with `JSON.parse` and hands the text straight
+ * to the sink, without the chain of web streams and the per-chunk schema validation that the
+ * benchmark's CPU profiles found to be most of the cost of a relayed token (README
+ * "Performance"). Other providers keep using the AI SDK (`run-response.ts`).
+ *
+ * Words used here:
+ * - step: one request to the server and its streamed answer; a step that ends in tool calls is
+ *   followed by another step carrying the tool results, up to `maxSteps`.
+ * - chunk: one `chat.completion.chunk` object, the data of one SSE event.
+ */
+import { asSchema, type JSONSchema7, type ModelMessage } from 'ai';
+import { createParser } from 'eventsource-parser';
+import { ErrorCode, type ErrorBody, type Usage } from '../protocol/index.ts';
+import { errorMessage } from '../errors.ts';
+import type { ResponseOutcome, ResponseSink } from './run-response.ts';
+import type { ResponseTool } from './tool-set.ts';
+
+/** Where an OpenAI-compatible server is and which model to ask for. */
+export interface CompletionsEndpoint {
+  /** Base URL ending in the API version, e.g. `http://127.0.0.1:11434/v1`. */
+  baseUrl: string;
+  apiKey: string | undefined;
+  model: string;
+}
+
+export interface RunCompletionsOptions {
+  endpoint: CompletionsEndpoint;
+  instructions: string;
+  messages: ModelMessage[];
+  tools: readonly ResponseTool[];
+  maxSteps: number;
+  maxRetries: number;
+  stallTimeoutMs: number;
+  signal: AbortSignal;
+  sink: ResponseSink;
+  /** First retry delay; doubled for each further retry unless the server says how long to wait. */
+  retryDelayMs?: number;
+}
+
+/** An OpenAI Chat Completions message, as sent. */
+type WireMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: WireToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+interface WireToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+interface StepResult {
+  text: string;
+  calls: WireToolCall[];
+  finishReason: string;
+  usage: Usage;
+}
+
+/** A failure of one request; `retryable` ones are tried again when nothing was streamed yet. */
+class UpstreamFailure extends Error {
+  readonly body: ErrorBody;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    body: ErrorBody,
+    { retryable = false, retryAfterMs = undefined as number | undefined } = {},
+  ) {
+    super(body.message);
+    this.body = body;
+    this.retryable = retryable;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Runs one response against an OpenAI-compatible server. Never throws; every ending is an outcome. */
+export async function runCompletions(options: RunCompletionsOptions): Promise<ResponseOutcome> {
+  const { sink, signal } = options;
+  const messages = toWireMessages(options.instructions, options.messages);
+  const tools = options.tools.length > 0 ? await describeTools(options.tools) : undefined;
+  let text = '';
+  let usage: Usage = { input_tokens: 0, output_tokens: 0 };
+  let finishReason = 'stop';
+  try {
+    for (let step = 1; step <= options.maxSteps; step += 1) {
+      const result = await withRetries(options, () =>
+        streamStep(options, { messages, tools }, (delta) => {
+          text += delta;
+          sink.textDelta(delta);
+        }),
+      );
+      usage = {
+        input_tokens: usage.input_tokens + result.usage.input_tokens,
+        output_tokens: usage.output_tokens + result.usage.output_tokens,
+      };
+      finishReason = result.finishReason;
+      if (result.calls.length === 0) break;
+      messages.push({ role: 'assistant', content: result.text || null, tool_calls: result.calls });
+      const outputs = await runToolCalls(result.calls, options.tools, sink, signal);
+      if (signal.aborted) break;
+      messages.push(...outputs);
+    }
+  } catch (error) {
+    if (signal.aborted) return { status: 'cancelled', text, usage };
+    const body =
+      error instanceof UpstreamFailure
+        ? error.body
+        : { code: ErrorCode.upstreamError, message: errorMessage(error) };
+    return { status: 'failed', text, error: body, usage };
+  }
+  if (signal.aborted) return { status: 'cancelled', text, usage };
+  return { status: 'completed', text, finishReason, usage };
+}
+
+/** Tries a step again on a retryable failure before anything of it was streamed. */
+async function withRetries(
+  options: RunCompletionsOptions,
+  attempt: () => Promise<StepResult>,
+): Promise<StepResult> {
+  const firstDelay = options.retryDelayMs ?? 2_000;
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (
+        !(error instanceof UpstreamFailure) ||
+        !error.retryable ||
+        tries > options.maxRetries ||
+        options.signal.aborted
+      ) {
+        if (error instanceof UpstreamFailure && tries > 1) {
+          const body = {
+            ...error.body,
+            message: `${error.body.message} (after ${tries} attempts)`,
+          };
+          throw new UpstreamFailure(body);
+        }
+        throw error;
+      }
+      const backoff = firstDelay * 2 ** (tries - 1);
+      const delay =
+        error.retryAfterMs !== undefined &&
+        (error.retryAfterMs < 60_000 || error.retryAfterMs < backoff)
+          ? error.retryAfterMs
+          : backoff;
+      await sleep(delay, options.signal);
+    }
+  }
+}
+
+/** One request and its streamed answer; text deltas go to `onText` as they are parsed. */
+async function streamStep(
+  options: RunCompletionsOptions,
+  { messages, tools }: { messages: WireMessage[]; tools: unknown[] | undefined },
+  onText: (delta: string) => void,
+): Promise<StepResult> {
+  const { endpoint, stallTimeoutMs } = options;
+  const stalled = new AbortController();
+  const signal = AbortSignal.any([options.signal, stalled.signal]);
+  const stallTimer = setTimeout(() => stalled.abort(), stallTimeoutMs);
+  const stallFailure = () =>
+    new UpstreamFailure({
+      code: ErrorCode.upstreamTimeout,
+      message: `The model sent nothing for ${stallTimeoutMs} ms; the request was abandoned.`,
+    });
+
+  let response: Response;
+  try {
+    response = await fetch(`${endpoint.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}),
+      },
+      body: JSON.stringify({
+        model: endpoint.model,
+        messages,
+        ...(tools ? { tools } : {}),
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+      signal,
+    });
+  } catch (error) {
+    clearTimeout(stallTimer);
+    if (options.signal.aborted) throw error;
+    if (stalled.signal.aborted) throw stallFailure();
+    throw new UpstreamFailure(
+      {
+        code: ErrorCode.upstreamUnavailable,
+        message: `The model provider could not be reached: ${describeCause(error)}`,
+      },
+      { retryable: true },
+    );
+  }
+
+  if (!response.ok || !response.body) {
+    clearTimeout(stallTimer);
+    throw await httpFailure(response);
+  }
+
+  const step: StepResult = {
+    text: '',
+    calls: [],
+    finishReason: 'stop',
+    usage: { input_tokens: 0, output_tokens: 0 },
+  };
+  let streamError: UpstreamFailure | undefined;
+  const parser = createParser({
+    onEvent({ data }) {
+      if (streamError || data === '[DONE]') return;
+      let chunk: Chunk;
+      try {
+        chunk = JSON.parse(data) as Chunk;
+      } catch {
+        streamError = new UpstreamFailure({
+          code: ErrorCode.upstreamError,
+          message: `The model provider sent a chunk that is not JSON: ${truncate(data)}`,
+        });
+        return;
+      }
+      streamError = readChunk(chunk, step, onText);
+    },
+  });
+  const decoder = new TextDecoder();
+  try {
+    for await (const bytes of response.body) {
+      stallTimer.refresh();
+      parser.feed(decoder.decode(bytes, { stream: true }));
+      if (streamError) throw streamError;
+    }
+  } catch (error) {
+    if (error instanceof UpstreamFailure || options.signal.aborted) throw error;
+    if (stalled.signal.aborted) throw stallFailure();
+    throw new UpstreamFailure({
+      code: ErrorCode.upstreamUnavailable,
+      message: `The connection to the model provider broke off mid-stream: ${describeCause(error)}`,
+    });
+  } finally {
+    clearTimeout(stallTimer);
+  }
+  step.calls = step.calls.filter(Boolean);
+  if (step.calls.length > 0 && step.finishReason === 'stop') step.finishReason = 'tool-calls';
+  return step;
+}
+
+/** The parts of a `chat.completion.chunk` Parley reads; everything else is ignored. */
+interface Chunk {
+  error?: { message?: string } | string;
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  choices?: {
+    delta?: {
+      content?: string | null;
+      tool_calls?: {
+        index?: number;
+        id?: string;
+        function?: { name?: string; arguments?: string };
+      }[];
+    } | null;
+    finish_reason?: string | null;
+  }[];
+}
+
+/** Folds one chunk into the step; returns a failure when the server reported one in-stream. */
+function readChunk(
+  chunk: Chunk,
+  step: StepResult,
+  onText: (delta: string) => void,
+): UpstreamFailure | undefined {
+  if (chunk.error) {
+    const message = typeof chunk.error === 'string' ? chunk.error : chunk.error.message;
+    return new UpstreamFailure({
+      code: ErrorCode.upstreamError,
+      message: `The model provider reported an error mid-stream: ${truncate(message ?? JSON.stringify(chunk.error))}`,
+    });
+  }
+  if (chunk.usage) {
+    step.usage = {
+      input_tokens: chunk.usage.prompt_tokens ?? 0,
+      output_tokens: chunk.usage.completion_tokens ?? 0,
+    };
+  }
+  const choice = chunk.choices?.[0];
+  if (!choice) return undefined;
+  const delta = choice.delta;
+  if (delta) {
+    const content = delta.content;
+    if (typeof content === 'string' && content.length > 0) {
+      step.text += content;
+      onText(content);
+    }
+    if (Array.isArray(delta.tool_calls)) {
+      for (const part of delta.tool_calls) {
+        const index = part.index ?? step.calls.length;
+        const call = (step.calls[index] ??= {
+          id: '',
+          type: 'function',
+          function: { name: '', arguments: '' },
+        });
+        if (part.id) call.id = part.id;
+        if (part.function?.name) call.function.name = part.function.name;
+        if (part.function?.arguments) call.function.arguments += part.function.arguments;
+      }
+    }
+  }
+  if (choice.finish_reason) step.finishReason = finishReasonOf(choice.finish_reason);
+  return undefined;
+}
+
+/** The finish reason in the AI SDK's words, so both paths report the same values. */
+function finishReasonOf(reason: string): string {
+  switch (reason) {
+    case 'stop':
+    case 'length':
+      return reason;
+    case 'content_filter':
+      return 'content-filter';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool-calls';
+    default:
+      return 'other';
+  }
+}
+
+/** Runs a step's tool calls side by side; returns the tool messages for the next step. */
+async function runToolCalls(
+  calls: WireToolCall[],
+  tools: readonly ResponseTool[],
+  sink: ResponseSink,
+  signal: AbortSignal,
+): Promise<WireMessage[]> {
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  const prepared = calls.map((call, index) => {
+    call.id ||= `call_${index}`;
+    const { input, parseError } = parseArguments(call.function.arguments);
+    sink.toolCall({ callId: call.id, name: call.function.name, input });
+    return { call, tool: byName.get(call.function.name), input, parseError };
+  });
+  return Promise.all(
+    prepared.map(async ({ call, tool, input, parseError }): Promise<WireMessage> => {
+      const { id: callId, function: fn } = call;
+      let failure: string | undefined;
+      let result: unknown;
+      if (!tool) {
+        failure = `Model tried to call unavailable tool '${fn.name}'. Available tools: ${[...byName.keys()].join(', ') || 'none'}.`;
+      } else if (parseError) {
+        failure = `Invalid input for tool ${fn.name}: ${parseError}`;
+      } else {
+        const parsed = tool.inputSchema.safeParse(input);
+        if (!parsed.success) {
+          failure = `Invalid input for tool ${fn.name}: ${parsed.error.message}`;
+        } else {
+          try {
+            result = await tool.run(parsed.data, { callId, signal });
+          } catch (error) {
+            failure = errorMessage(error);
+          }
+        }
+      }
+      if (failure !== undefined) {
+        sink.toolResult({ callId, name: fn.name, error: { code: 'tool_error', message: failure } });
+        return { role: 'tool', tool_call_id: callId, content: failure };
+      }
+      sink.toolResult({ callId, name: fn.name, result });
+      return { role: 'tool', tool_call_id: callId, content: JSON.stringify(result ?? null) };
+    }),
+  );
+}
+
+function parseArguments(text: string): { input: unknown; parseError?: string } {
+  if (text.trim() === '') return { input: {} };
+  try {
+    return { input: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { input: text, parseError: errorMessage(error) };
+  }
+}
+
+/** Tool definitions in the Chat Completions format, converted once per schema. */
+const toolParameters = new WeakMap<object, Promise<JSONSchema7>>();
+async function describeTools(tools: readonly ResponseTool[]): Promise<unknown[]> {
+  return Promise.all(
+    tools.map(async (tool) => {
+      let parameters = toolParameters.get(tool.inputSchema);
+      if (!parameters) {
+        parameters = Promise.resolve(asSchema(tool.inputSchema).jsonSchema);
+        toolParameters.set(tool.inputSchema, parameters);
+      }
+      return {
+        type: 'function',
+        function: { name: tool.name, description: tool.description, parameters: await parameters },
+      };
+    }),
+  );
+}
+
+/** The conversation in the Chat Completions format, instructions first. */
+export function toWireMessages(
+  instructions: string,
+  messages: readonly ModelMessage[],
+): WireMessage[] {
+  const wire: WireMessage[] = instructions ? [{ role: 'system', content: instructions }] : [];
+  for (const message of messages) {
+    if (typeof message.content === 'string') {
+      if (message.role === 'tool') continue;
+      wire.push({ role: message.role, content: message.content } as WireMessage);
+      continue;
+    }
+    switch (message.role) {
+      case 'user':
+        wire.push({ role: 'user', content: joinText(message.content) });
+        break;
+      case 'assistant': {
+        const calls: WireToolCall[] = [];
+        for (const part of message.content) {
+          if (part.type !== 'tool-call') continue;
+          calls.push({
+            id: part.toolCallId,
+            type: 'function',
+            function: { name: part.toolName, arguments: JSON.stringify(part.input ?? {}) },
+          });
+        }
+        const content = joinText(message.content);
+        wire.push({
+          role: 'assistant',
+          content: content || null,
+          ...(calls.length > 0 ? { tool_calls: calls } : {}),
+        });
+        break;
+      }
+      case 'tool':
+        for (const part of message.content) {
+          if (part.type !== 'tool-result') continue;
+          const output = part.output;
+          const content =
+            output.type === 'text' || output.type === 'error-text'
+              ? output.value
+              : JSON.stringify('value' in output ? output.value : null);
+          wire.push({ role: 'tool', tool_call_id: part.toolCallId, content });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return wire;
+}
+
+function joinText(parts: readonly { type: string; text?: string }[]): string {
+  return parts
+    .filter((part) => part.type === 'text')
+    .map((part) => part.text ?? '')
+    .join('');
+}
+
+/** Maps a non-2xx answer to a failure, reading the provider's own error message when it sent one. */
+async function httpFailure(response: Response): Promise<UpstreamFailure> {
+  const status = response.status;
+  let detail = '';
+  try {
+    const body = await response.text();
+    try {
+      const parsed = JSON.parse(body) as {
+        error?: { message?: string } | string;
+        message?: string;
+      };
+      detail =
+        (typeof parsed.error === 'string' ? parsed.error : parsed.error?.message) ??
+        parsed.message ??
+        body;
+    } catch {
+      detail = body;
+    }
+  } catch {
+    // The body broke off; the status says enough.
+  }
+  const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+  const body: ErrorBody =
+    status === 429
+      ? {
+          code: ErrorCode.upstreamRateLimited,
+          message: 'The model provider is rate limiting requests.',
+        }
+      : {
+          code: ErrorCode.upstreamError,
+          message: `The model provider answered HTTP ${status}: ${truncate(detail || response.statusText)}`,
+        };
+  return new UpstreamFailure(body, { retryable, retryAfterMs: retryAfter(response.headers) });
+}
+
+/** The wait a server asks for in `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
+function retryAfter(headers: Headers): number | undefined {
+  const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
+  if (!Number.isNaN(ms)) return ms >= 0 ? ms : undefined;
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number.parseFloat(value);
+  const wait = Number.isNaN(seconds) ? Date.parse(value) - Date.now() : seconds * 1_000;
+  return Number.isNaN(wait) || wait < 0 ? undefined : wait;
+}
+
+function describeCause(error: unknown): string {
+  const cause =
+    error instanceof Error && error.cause !== undefined ? ` (${errorMessage(error.cause)})` : '';
+  return truncate(`${errorMessage(error)}${cause}`);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function truncate(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
