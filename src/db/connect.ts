@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
@@ -10,6 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import * as schema from './schema.ts';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
+import { startPgliteThread, type PgliteThread } from './pglite-thread.ts';
 
 export type Schema = typeof schema;
 /** The Drizzle handle every module uses; the same API on PGlite and on Postgres. */
@@ -26,8 +26,8 @@ export interface DatabaseHandle {
   kind: 'pglite' | 'postgres';
   /** Where the data lives, for logs: a directory, `memory://`, or the URL without password. */
   location: string;
-  /** The PGlite instance when embedded (pg-boss and tests may need it). */
-  pglite?: PGlite;
+  /** The embedded PGlite (on its own thread, same interface) for pg-boss and tests. */
+  pglite?: PgliteThread;
   /** The node-postgres pool when on Postgres. */
   pool?: pg.Pool;
   ping(): Promise<void>;
@@ -91,28 +91,29 @@ async function connectPglite(dataDir: string): Promise<DatabaseHandle> {
     // PGlite itself does not lock its directory; two processes on one directory corrupt it.
     lock = acquireDirectoryLock(path.join(dataDir, 'parley.pid'));
   }
-  let pglite: PGlite | undefined;
+  let thread: PgliteThread | undefined;
   try {
-    pglite = await PGlite.create(inMemory ? undefined : dataDir);
-    const db = drizzlePglite(pglite, { schema }) as unknown as Database;
+    thread = await startPgliteThread(inMemory ? undefined : dataDir);
+    const pglite = thread;
+    const db = drizzlePglite(pglite as never, { schema }) as unknown as Database;
     await migratePglite(db as never, { migrationsFolder });
-    const instance = pglite;
+    const opened = thread;
     return {
       db,
       writerDb: db,
       kind: 'pglite',
       location: inMemory ? 'memory://' : path.resolve(dataDir),
-      pglite: instance,
+      pglite,
       async ping() {
-        await instance.query('select 1');
+        await pglite.query('select 1');
       },
       async close() {
-        await instance.close();
+        await opened.close();
         lock?.release();
       },
     };
   } catch (error) {
-    await pglite?.close().catch(() => {});
+    await thread?.close().catch(() => {});
     lock?.release();
     throw error;
   }

@@ -68,7 +68,7 @@ export class Jobs implements SummaryQueue {
     };
     const boss =
       database.kind === 'pglite'
-        ? new PgBoss({ ...common, db: fromPglite(database.pglite!), backend: 'pglite' })
+        ? new PgBoss({ ...common, db: fromPglite(database.pglite as never), backend: 'pglite' })
         : new PgBoss({ ...common, connectionString: config.database.url!, max: 4 });
     boss.on('error', (error: unknown) => logger.error({ err: error }, 'job queue error'));
     await boss.start();
