@@ -61,7 +61,10 @@ interface StepResult {
   usage: Usage;
 }
 
-/** A failure of one request; `retryable` ones are tried again when nothing was streamed yet. */
+/**
+ * A failure of one request. `retryable` ones (no answer, or an HTTP status worth another try)
+ * are tried again; once a 200 answer has begun, a failure is final, as with the AI SDK.
+ */
 class UpstreamFailure extends Error {
   readonly body: ErrorBody;
   readonly retryable: boolean;
@@ -136,7 +139,7 @@ async function withRetries(
         if (error instanceof UpstreamFailure && tries > 1) {
           const body = {
             ...error.body,
-            message: `${error.body.message} (after ${tries} attempts)`,
+            message: error.body.message.replace(/\.?$/, ` (after ${tries} attempts).`),
           };
           throw new UpstreamFailure(body);
         }
@@ -207,24 +210,27 @@ async function streamStep(
   const step: StepResult = {
     text: '',
     calls: [],
-    finishReason: 'stop',
+    finishReason: '',
     usage: { input_tokens: 0, output_tokens: 0 },
   };
   let streamError: UpstreamFailure | undefined;
   const parser = createParser({
     onEvent({ data }) {
       if (streamError || data === '[DONE]') return;
-      let chunk: Chunk;
+      let chunk: unknown;
       try {
-        chunk = JSON.parse(data) as Chunk;
+        chunk = JSON.parse(data);
       } catch {
+        chunk = undefined;
+      }
+      if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) {
         streamError = new UpstreamFailure({
           code: ErrorCode.upstreamError,
-          message: `The model provider sent a chunk that is not JSON: ${truncate(data)}`,
+          message: `The model provider sent a chunk that is not a JSON object: ${truncate(data)}`,
         });
         return;
       }
-      streamError = readChunk(chunk, step, onText);
+      streamError = readChunk(chunk as Chunk, step, onText);
     },
   });
   const decoder = new TextDecoder();
@@ -243,6 +249,13 @@ async function streamStep(
     });
   } finally {
     clearTimeout(stallTimer);
+  }
+  if (!step.finishReason) {
+    // A cut-short stream, or a 200 answer that was not a stream at all.
+    throw new UpstreamFailure({
+      code: ErrorCode.upstreamError,
+      message: `The model provider's answer ended without a finish reason (${response.headers.get('content-type') ?? 'no content type'}).`,
+    });
   }
   step.calls = step.calls.filter(Boolean);
   if (step.calls.length > 0 && step.finishReason === 'stop') step.finishReason = 'tool-calls';
@@ -296,7 +309,10 @@ function readChunk(
     }
     if (Array.isArray(delta.tool_calls)) {
       for (const part of delta.tool_calls) {
-        const index = part.index ?? step.calls.length;
+        // Without an index, a delta with an id opens a call and one without continues the last.
+        const index =
+          part.index ??
+          (part.id || step.calls.length === 0 ? step.calls.length : step.calls.length - 1);
         const call = (step.calls[index] ??= {
           id: '',
           type: 'function',
@@ -441,7 +457,9 @@ export function toWireMessages(
           const content =
             output.type === 'text' || output.type === 'error-text'
               ? output.value
-              : JSON.stringify('value' in output ? output.value : null);
+              : output.type === 'execution-denied'
+                ? (output.reason ?? 'The tool call was denied.')
+                : JSON.stringify('value' in output ? output.value : null);
           wire.push({ role: 'tool', tool_call_id: part.toolCallId, content });
         }
         break;
