@@ -51,6 +51,7 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
 async function assemble(config: Config, logger: Logger, database: DatabaseHandle): Promise<Parley> {
   const writer = new EventWriter({
     db: database.writerDb,
+    query: database.writerQuery,
     logger,
     flushIntervalMs: config.database.flushIntervalMs,
   });

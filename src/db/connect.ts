@@ -23,6 +23,11 @@ export interface DatabaseHandle {
    * call); on PGlite, which has one connection, it is `db`.
    */
   writerDb: Database;
+  /**
+   * Runs one statement with positional parameters on the writer's connection, without the
+   * query builder: the event writer's batch is one fixed statement over array parameters.
+   */
+  writerQuery(text: string, params: unknown[]): Promise<void>;
   kind: 'pglite' | 'postgres';
   /** Where the data lives, for logs: a directory, `memory://`, or the URL without password. */
   location: string;
@@ -71,6 +76,10 @@ async function connectPostgres(databaseUrl: string, poolSize: number): Promise<D
   return {
     db,
     writerDb,
+    async writerQuery(text, params) {
+      // Named, so the server parses and plans the fixed batch statement once per connection.
+      await writerPool.query({ name: 'parley_writer', text, values: params });
+    },
     kind: 'postgres',
     location: redactUrl(databaseUrl),
     pool,
@@ -101,6 +110,9 @@ async function connectPglite(dataDir: string): Promise<DatabaseHandle> {
     return {
       db,
       writerDb: db,
+      async writerQuery(text, params) {
+        await pglite.query(text, params);
+      },
       kind: 'pglite',
       location: inMemory ? 'memory://' : path.resolve(dataDir),
       pglite,
