@@ -68,7 +68,7 @@ const { values } = parseArgs({
 const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
 const defaults = {
   full: {
-    levels: [100, 300, 600, 1000, 1500],
+    levels: [100, 300, 500, 700, 1000, 1500],
     idle: [1000, 5000],
     tokens: 100,
     rate: 20,
@@ -146,11 +146,13 @@ interface Relay {
 async function startRelay(
   kind: string,
   upstreamUrl: string,
-  { profile = false } = {},
+  { profile = false, collectable = false } = {},
 ): Promise<Relay> {
   const port = await unusedPort();
+  const collect = collectable ? ['--expose-gc', '--import', here('collect-on-signal.ts')] : [];
   if (kind === 'floor') {
     const floor = startNode('floor', [
+      ...collect,
       here('floor-relay.ts'),
       '--port',
       String(port),
@@ -171,7 +173,7 @@ async function startRelay(
   const profileDir = path.join(workDir, `profile-${Date.now()}`);
   const args = profile
     ? ['--cpu-prof', '--cpu-prof-dir', profileDir, path.join(root, 'src/main.ts')]
-    : [path.join(root, 'src/main.ts')];
+    : [...collect, path.join(root, 'src/main.ts')];
   const parley = startNode('parley', args, {
     ...database.env,
     PORT: String(port),
@@ -301,14 +303,30 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
   }
 }
 
+/**
+ * RSS after a garbage collection, once two readings a second apart differ by less than 1 MiB
+ * (at most 30 s): a server that has just started (PGlite creating its database, say) goes on
+ * giving memory back for a while.
+ */
+async function settledRss(pid: number): Promise<number> {
+  process.kill(pid, 'SIGUSR2');
+  let previous = readProcess(pid).rssBytes;
+  for (let waited = 0; waited < 30_000; waited += 1_000) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const current = readProcess(pid).rssBytes;
+    if (Math.abs(current - previous) < 1_048_576) return current;
+    previous = current;
+  }
+  return previous;
+}
+
 async function idleRun(kind: string, counts: number[], upstreamUrl: string): Promise<IdleRun[]> {
-  const relay = await startRelay(kind, upstreamUrl);
+  const relay = await startRelay(kind, upstreamUrl, { collectable: true });
   const load = startLoad(relay.url, upstreamUrl);
   const results: IdleRun[] = [];
   try {
     await load.nextLine((line) => line.event === 'started', 30_000);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const baseline = readProcess(relay.process.pid).rssBytes;
+    const baseline = await settledRss(relay.process.pid);
     const baselineHeap = Number((await relay.metrics()).heap_used_bytes);
     let connected = 0;
     for (const count of counts) {
@@ -319,8 +337,7 @@ async function idleRun(kind: string, counts: number[], upstreamUrl: string): Pro
       );
       connected = answer.total;
       // Let allocation from opening sessions settle (and the collector run) before reading RSS.
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
-      const rss = readProcess(relay.process.pid).rssBytes;
+      const rss = await settledRss(relay.process.pid);
       const heap = Number((await relay.metrics()).heap_used_bytes);
       results.push({
         relay: kind,
