@@ -19,6 +19,7 @@ import { ErrorCode, type ErrorBody, type Usage } from '../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { ResponseOutcome, ResponseSink } from './run-response.ts';
 import type { ResponseTool } from './tool-set.ts';
+import { postForStream, type StreamingResponse } from './http-post.ts';
 
 /** Where an OpenAI-compatible server is and which model to ask for. */
 export interface CompletionsEndpoint {
@@ -172,10 +173,9 @@ async function streamStep(
       message: `The model sent nothing for ${stallTimeoutMs} ms; the request was abandoned.`,
     });
 
-  let response: Response;
+  let response: StreamingResponse;
   try {
-    response = await fetch(`${endpoint.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
-      method: 'POST',
+    response = await postForStream(`${endpoint.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
       headers: {
         'content-type': 'application/json',
         ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}),
@@ -202,7 +202,7 @@ async function streamStep(
     );
   }
 
-  if (!response.ok || !response.body) {
+  if (!response.ok) {
     clearTimeout(stallTimer);
     throw await httpFailure(response);
   }
@@ -233,11 +233,10 @@ async function streamStep(
       streamError = readChunk(chunk as Chunk, step, onText);
     },
   });
-  const decoder = new TextDecoder();
   try {
-    for await (const bytes of response.body) {
+    for await (const text of response.body) {
       stallTimer.refresh();
-      parser.feed(decoder.decode(bytes, { stream: true }));
+      parser.feed(text);
       if (streamError) throw streamError;
     }
   } catch (error) {
@@ -254,7 +253,7 @@ async function streamStep(
     // A cut-short stream, or a 200 answer that was not a stream at all.
     throw new UpstreamFailure({
       code: ErrorCode.upstreamError,
-      message: `The model provider's answer ended without a finish reason (${response.headers.get('content-type') ?? 'no content type'}).`,
+      message: `The model provider's answer ended without a finish reason (${response.header('content-type') ?? 'no content type'}).`,
     });
   }
   step.calls = step.calls.filter(Boolean);
@@ -478,7 +477,7 @@ function joinText(parts: readonly { type: string; text?: string }[]): string {
 }
 
 /** Maps a non-2xx answer to a failure, reading the provider's own error message when it sent one. */
-async function httpFailure(response: Response): Promise<UpstreamFailure> {
+async function httpFailure(response: StreamingResponse): Promise<UpstreamFailure> {
   const status = response.status;
   let detail = '';
   try {
@@ -509,14 +508,14 @@ async function httpFailure(response: Response): Promise<UpstreamFailure> {
           code: ErrorCode.upstreamError,
           message: `The model provider answered HTTP ${status}: ${truncate(detail || response.statusText)}`,
         };
-  return new UpstreamFailure(body, { retryable, retryAfterMs: retryAfter(response.headers) });
+  return new UpstreamFailure(body, { retryable, retryAfterMs: retryAfter(response) });
 }
 
 /** The wait a server asks for in `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
-function retryAfter(headers: Headers): number | undefined {
-  const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
+function retryAfter(response: StreamingResponse): number | undefined {
+  const ms = Number.parseFloat(response.header('retry-after-ms') ?? '');
   if (!Number.isNaN(ms)) return ms >= 0 ? ms : undefined;
-  const value = headers.get('retry-after');
+  const value = response.header('retry-after');
   if (!value) return undefined;
   const seconds = Number.parseFloat(value);
   const wait = Number.isNaN(seconds) ? Date.parse(value) - Date.now() : seconds * 1_000;
