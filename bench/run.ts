@@ -320,15 +320,23 @@ async function settledRss(pid: number): Promise<number> {
   return previous;
 }
 
+/** Sessions connected before the idle baseline is read. */
+const IDLE_WARMUP_SESSIONS = 20;
+
 async function idleRun(kind: string, counts: number[], upstreamUrl: string): Promise<IdleRun[]> {
   const relay = await startRelay(kind, upstreamUrl, { collectable: true });
   const load = startLoad(relay.url, upstreamUrl);
   const results: IdleRun[] = [];
   try {
     await load.nextLine((line) => line.event === 'started', 30_000);
+    // A few sessions first: a server that has just started (PGlite creating its database, say)
+    // gives memory back once it does some work, which would otherwise count against sessions.
+    load.command({ cmd: 'connect', count: IDLE_WARMUP_SESSIONS });
+    const warm = await load.nextLine<{ total: number }>((line) => line.event === 'connected');
     const baseline = await settledRss(relay.process.pid);
     const baselineHeap = Number((await relay.metrics()).heap_used_bytes);
-    let connected = 0;
+    let connected = warm.total;
+    let previous: { rss: number; connected: number } | undefined;
     for (const count of counts) {
       load.command({ cmd: 'connect', count: count - connected });
       const answer = await load.nextLine<{ total: number; failed: number; ms: number }>(
@@ -338,6 +346,12 @@ async function idleRun(kind: string, counts: number[], upstreamUrl: string): Pro
       connected = answer.total;
       // Let allocation from opening sessions settle (and the collector run) before reading RSS.
       const rss = await settledRss(relay.process.pid);
+      const added = previous
+        ? Math.round(
+            ((rss - previous.rss) / Math.max(1, answer.total - previous.connected) / 1024) * 10,
+          ) / 10
+        : undefined;
+      previous = { rss, connected: answer.total };
       const heap = Number((await relay.metrics()).heap_used_bytes);
       results.push({
         relay: kind,
@@ -347,9 +361,11 @@ async function idleRun(kind: string, counts: number[], upstreamUrl: string): Pro
         rss_mib: Math.round(rss / 1048576),
         baseline_rss_mib: Math.round(baseline / 1048576),
         kib_per_session:
-          Math.round(((rss - baseline) / Math.max(1, answer.total) / 1024) * 10) / 10,
+          Math.round(((rss - baseline) / Math.max(1, answer.total - warm.total) / 1024) * 10) / 10,
+        ...(added === undefined ? {} : { added_kib_per_session: added }),
         heap_kib_per_session:
-          Math.round(((heap - baselineHeap) / Math.max(1, answer.total) / 1024) * 10) / 10,
+          Math.round(((heap - baselineHeap) / Math.max(1, answer.total - warm.total) / 1024) * 10) /
+          10,
       });
       log(`idle ${kind} ${count}: ${results.at(-1)!.kib_per_session} KiB/session`);
     }
