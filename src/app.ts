@@ -38,6 +38,11 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
     databaseUrl: config.database.url,
     pgliteDir: config.database.pgliteDir,
     poolSize: config.database.poolSize,
+    onDatabaseLost(error) {
+      // Nothing could be stored any more; stop, and let a restart recover as after a crash.
+      logger.fatal({ err: error }, 'the embedded database stopped; exiting');
+      process.exit(70);
+    },
   });
   try {
     return await assemble(config, logger, database);

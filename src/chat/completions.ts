@@ -13,6 +13,7 @@
  *   followed by another step carrying the tool results, up to `maxSteps`.
  * - chunk: one `chat.completion.chunk` object, the data of one SSE event.
  */
+import { randomUUID } from 'node:crypto';
 import { asSchema, type JSONSchema7, type ModelMessage } from 'ai';
 import { createParser } from 'eventsource-parser';
 import { ErrorCode, type ErrorBody, type Usage } from '../protocol/index.ts';
@@ -60,6 +61,8 @@ interface StepResult {
   calls: WireToolCall[];
   finishReason: string;
   usage: Usage;
+  /** The model refused (`delta.refusal`); its reason is the text. */
+  refused?: boolean;
 }
 
 /**
@@ -85,12 +88,12 @@ class UpstreamFailure extends Error {
 /** Runs one response against an OpenAI-compatible server. Never throws; every ending is an outcome. */
 export async function runCompletions(options: RunCompletionsOptions): Promise<ResponseOutcome> {
   const { sink, signal } = options;
-  const messages = toWireMessages(options.instructions, options.messages);
-  const tools = options.tools.length > 0 ? await describeTools(options.tools) : undefined;
   let text = '';
   let usage: Usage = { input_tokens: 0, output_tokens: 0 };
   let finishReason = 'stop';
   try {
+    const messages = toWireMessages(options.instructions, options.messages);
+    const tools = options.tools.length > 0 ? await describeTools(options.tools) : undefined;
     for (let step = 1; step <= options.maxSteps; step += 1) {
       const result = await withRetries(options, () =>
         streamStep(options, { messages, tools }, (delta) => {
@@ -203,8 +206,12 @@ async function streamStep(
   }
 
   if (!response.ok) {
-    clearTimeout(stallTimer);
-    throw await httpFailure(response);
+    // The stall timer still runs: a server that sends an error status and then hangs is let go.
+    try {
+      throw await httpFailure(response);
+    } finally {
+      clearTimeout(stallTimer);
+    }
   }
 
   const step: StepResult = {
@@ -261,17 +268,21 @@ async function streamStep(
   return step;
 }
 
-/** The parts of a `chat.completion.chunk` Parley reads; everything else is ignored. */
+/**
+ * The parts of a `chat.completion.chunk` Parley reads; everything else is ignored. Servers
+ * vary, so every field is checked where it is read rather than trusted to have this type.
+ */
 interface Chunk {
   error?: { message?: string } | string;
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
   choices?: {
     delta?: {
-      content?: string | null;
+      content?: string | { text?: unknown }[] | null;
+      refusal?: string | null;
       tool_calls?: {
         index?: number;
-        id?: string;
-        function?: { name?: string; arguments?: string };
+        id?: unknown;
+        function?: { name?: unknown; arguments?: unknown };
       }[];
     } | null;
     finish_reason?: string | null;
@@ -293,38 +304,55 @@ function readChunk(
   }
   if (chunk.usage) {
     step.usage = {
-      input_tokens: chunk.usage.prompt_tokens ?? 0,
-      output_tokens: chunk.usage.completion_tokens ?? 0,
+      input_tokens: count(chunk.usage.prompt_tokens),
+      output_tokens: count(chunk.usage.completion_tokens),
     };
   }
   const choice = chunk.choices?.[0];
   if (!choice) return undefined;
   const delta = choice.delta;
   if (delta) {
-    const content = delta.content;
+    // Text comes as a string, as an array of parts (some servers), or as a refusal.
+    const content = Array.isArray(delta.content)
+      ? delta.content.map((part) => (typeof part?.text === 'string' ? part.text : '')).join('')
+      : (delta.content ?? delta.refusal);
     if (typeof content === 'string' && content.length > 0) {
       step.text += content;
       onText(content);
+    }
+    if (typeof delta.refusal === 'string' && delta.refusal.length > 0) {
+      step.refused = true;
     }
     if (Array.isArray(delta.tool_calls)) {
       for (const part of delta.tool_calls) {
         // Without an index, a delta with an id opens a call and one without continues the last.
         const index =
-          part.index ??
-          (part.id || step.calls.length === 0 ? step.calls.length : step.calls.length - 1);
+          typeof part.index === 'number' && Number.isSafeInteger(part.index) && part.index >= 0
+            ? part.index
+            : part.id || step.calls.length === 0
+              ? step.calls.length
+              : step.calls.length - 1;
         const call = (step.calls[index] ??= {
           id: '',
           type: 'function',
           function: { name: '', arguments: '' },
         });
-        if (part.id) call.id = part.id;
-        if (part.function?.name) call.function.name = part.function.name;
-        if (part.function?.arguments) call.function.arguments += part.function.arguments;
+        if (typeof part.id === 'string' && part.id) call.id = part.id;
+        const fn = part.function;
+        if (typeof fn?.name === 'string' && fn.name) call.function.name = fn.name;
+        if (typeof fn?.arguments === 'string') call.function.arguments += fn.arguments;
       }
     }
   }
-  if (choice.finish_reason) step.finishReason = finishReasonOf(choice.finish_reason);
+  if (typeof choice.finish_reason === 'string' && choice.finish_reason) {
+    step.finishReason = step.refused ? 'content-filter' : finishReasonOf(choice.finish_reason);
+  }
   return undefined;
+}
+
+/** A token count as the server sent it, if it is one. */
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
 }
 
 /** The finish reason in the AI SDK's words, so both paths report the same values. */
@@ -351,8 +379,9 @@ async function runToolCalls(
   signal: AbortSignal,
 ): Promise<WireMessage[]> {
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
-  const prepared = calls.map((call, index) => {
-    call.id ||= `call_${index}`;
+  const prepared = calls.map((call) => {
+    // A server that sends no id still needs one per call, unique in the response.
+    call.id ||= `call_${randomUUID()}`;
     const { input, parseError } = parseArguments(call.function.arguments);
     sink.toolCall({ callId: call.id, name: call.function.name, input });
     return { call, tool: byName.get(call.function.name), input, parseError };
@@ -406,6 +435,7 @@ async function describeTools(tools: readonly ResponseTool[]): Promise<unknown[]>
       if (!parameters) {
         parameters = Promise.resolve(asSchema(tool.inputSchema).jsonSchema);
         toolParameters.set(tool.inputSchema, parameters);
+        parameters.catch(() => toolParameters.delete(tool.inputSchema));
       }
       return {
         type: 'function',

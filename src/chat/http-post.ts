@@ -2,16 +2,14 @@
  * A streaming HTTP POST on Node's own `http`/`https`, for the token path of the Chat
  * Completions client: the body arrives as a Node stream of strings, where `fetch` would pass
  * every chunk through a web `ReadableStream` and its promise machinery (a few per cent of the
- * server's CPU per relayed token in the benchmark's profiles). Connections are kept alive and
- * reused, as `fetch` does.
+ * server's CPU per relayed token in the benchmark's profiles). Node's global agents keep
+ * connections alive (idle ones for 5 s), as `fetch` does. Redirects are not followed.
  */
-import http, { type IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 
-const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
-};
+/** The most of an error answer's body that is read. */
+const MAX_ERROR_BODY = 64 * 1024;
 
 /** The answer's status and headers; its body as text chunks, read once. */
 export interface StreamingResponse {
@@ -31,37 +29,52 @@ export function postForStream(
 ): Promise<StreamingResponse> {
   const target = new URL(url);
   const client = target.protocol === 'https:' ? https : http;
-  const agent = target.protocol === 'https:' ? agents['https:'] : agents['http:'];
   return new Promise((resolve, reject) => {
-    const request = client.request(
-      target,
-      {
-        method: 'POST',
-        agent,
-        signal,
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (response: IncomingMessage) => {
-        response.setEncoding('utf8');
-        const status = response.statusCode ?? 0;
-        resolve({
-          status,
-          ok: status >= 200 && status < 300,
-          statusText: response.statusMessage ?? '',
-          header(name) {
-            const value = response.headers[name.toLowerCase()];
-            return Array.isArray(value) ? value[0] : value;
-          },
-          body: response,
-          async text() {
-            let text = '';
-            for await (const chunk of response) text += chunk as string;
-            return text;
-          },
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
+    let answered = false;
+    const send = (retry: boolean): ClientRequest => {
+      const request = client.request(
+        target,
+        {
+          method: 'POST',
+          signal,
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        },
+        (response: IncomingMessage) => {
+          answered = true;
+          response.setEncoding('utf8');
+          const status = response.statusCode ?? 0;
+          resolve({
+            status,
+            ok: status >= 200 && status < 300,
+            statusText: response.statusMessage ?? '',
+            header(name) {
+              const value = response.headers[name.toLowerCase()];
+              return Array.isArray(value) ? value[0] : value;
+            },
+            body: response,
+            async text() {
+              let text = '';
+              for await (const chunk of response) {
+                text += chunk as string;
+                if (text.length >= MAX_ERROR_BODY) {
+                  response.destroy();
+                  break;
+                }
+              }
+              return text;
+            },
+          });
+        },
+      );
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed just as it was reused: try a fresh one.
+        const stale = error.code === 'ECONNRESET' || error.code === 'EPIPE';
+        if (retry && !answered && request.reusedSocket && stale && !signal.aborted) send(false);
+        else reject(error);
+      });
+      request.end(body);
+      return request;
+    };
+    send(true);
   });
 }

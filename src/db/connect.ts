@@ -31,7 +31,10 @@ export interface DatabaseHandle {
   kind: 'pglite' | 'postgres';
   /** Where the data lives, for logs: a directory, `memory://`, or the URL without password. */
   location: string;
-  /** The embedded PGlite (on its own thread, same interface) for pg-boss and tests. */
+  /**
+   * The embedded PGlite, on its own thread, for pg-boss: `query`, `exec` and `transaction`
+   * only, which is what Drizzle's and pg-boss's PGlite adapters call.
+   */
   pglite?: PgliteThread;
   /** The node-postgres pool when on Postgres. */
   pool?: pg.Pool;
@@ -48,13 +51,18 @@ export interface ConnectOptions {
   pgliteDir: string;
   /** Pool size on Postgres. */
   poolSize?: number;
+  /**
+   * Told if the embedded database's thread dies while the server runs; nothing can be stored
+   * after that, so the server should stop (a restart recovers, as after a crash).
+   */
+  onDatabaseLost?: (error: Error) => void;
 }
 
 /** Opens the database, applies migrations, and returns a handle its caller must close. */
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
   return options.databaseUrl
     ? connectPostgres(options.databaseUrl, options.poolSize ?? 10)
-    : connectPglite(options.pgliteDir);
+    : connectPglite(options.pgliteDir, options.onDatabaseLost);
 }
 
 async function connectPostgres(databaseUrl: string, poolSize: number): Promise<DatabaseHandle> {
@@ -92,7 +100,10 @@ async function connectPostgres(databaseUrl: string, poolSize: number): Promise<D
   };
 }
 
-async function connectPglite(dataDir: string): Promise<DatabaseHandle> {
+async function connectPglite(
+  dataDir: string,
+  onLost: ((error: Error) => void) | undefined,
+): Promise<DatabaseHandle> {
   const inMemory = dataDir.startsWith('memory://');
   let lock: DirectoryLock | undefined;
   if (!inMemory) {
@@ -102,7 +113,7 @@ async function connectPglite(dataDir: string): Promise<DatabaseHandle> {
   }
   let thread: PgliteThread | undefined;
   try {
-    thread = await startPgliteThread(inMemory ? undefined : dataDir);
+    thread = await startPgliteThread(inMemory ? undefined : dataDir, onLost);
     const pglite = thread;
     const db = drizzlePglite(pglite as never, { schema }) as unknown as Database;
     await migratePglite(db as never, { migrationsFolder });

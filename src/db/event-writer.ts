@@ -32,8 +32,8 @@ export interface EventWriterOptions {
 
 /**
  * Writes session events in batches, off the token path. Events are written in the order they
- * were enqueued (so per-session `seq` order holds), one multi-row INSERT per batch, together
- * with the session counters they change. A failed batch is retried, not dropped: accepted
+ * were enqueued (so per-session `seq` order holds), one statement per batch, together
+ * with the session counters and drafts they change. A failed batch is retried, not dropped: accepted
  * events survive a database hiccup as long as the process lives.
  */
 export class EventWriter {
@@ -93,9 +93,9 @@ export class EventWriter {
       inputTokens: 0,
       outputTokens: 0,
     };
-    current.messages += delta.messages ?? 0;
-    current.inputTokens += delta.inputTokens ?? 0;
-    current.outputTokens += delta.outputTokens ?? 0;
+    current.messages += whole(delta.messages);
+    current.inputTokens += whole(delta.inputTokens);
+    current.outputTokens += whole(delta.outputTokens);
     this.#counters.set(sessionId, current);
     this.#schedule();
   }
@@ -286,7 +286,11 @@ export class EventWriter {
  * Everything a batch writes, as one statement: events, session counters and drafts in data-
  * modifying CTEs over array parameters. One statement is atomic by itself and costs one round
  * trip, where a transaction of four statements costs six; and its text never changes, so the
- * database plans it once and the server builds no SQL per batch, only five-to-thirteen arrays.
+ * server builds no SQL per batch, only thirteen arrays (and Postgres plans it once per
+ * connection, as a named statement).
+ *
+ * One bad value would fail every batch after it, for every session, so values are made safe
+ * first: Postgres text cannot hold NUL (a model can write one), counters must be integers.
  */
 const batchSql = `with inserted as (
     insert into session_events (session_id, seq, event_type, content, metadata)
@@ -324,8 +328,12 @@ function batchParams(
     params[0]!.push(event.sessionId);
     params[1]!.push(event.seq);
     params[2]!.push(event.eventType);
-    params[3]!.push(event.content);
-    params[4]!.push(JSON.stringify(event.metadata));
+    params[3]!.push(event.content === null ? null : withoutNul(event.content));
+    params[4]!.push(
+      JSON.stringify(event.metadata, (_key, value: unknown) =>
+        typeof value === 'string' ? withoutNul(value) : value,
+      ),
+    );
   }
   for (const [sessionId, delta] of counters) {
     params[5]!.push(sessionId);
@@ -339,8 +347,17 @@ function batchParams(
     } else {
       params[9]!.push(responseId);
       params[10]!.push(draft.sessionId);
-      params[11]!.push(draft.text);
+      params[11]!.push(withoutNul(draft.text));
     }
   }
   return params;
+}
+
+/** Postgres text and jsonb cannot hold U+0000; it is dropped. */
+function withoutNul(text: string): string {
+  return text.includes('\0') ? text.replaceAll('\0', '') : text;
+}
+
+function whole(value: number | undefined): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : 0;
 }

@@ -40,11 +40,19 @@ const asText = (value: string) => value;
 
 port.on('message', (request: Request) => {
   void handle(request).then(
-    (result) => port.postMessage({ id: request.id, result } satisfies Response),
-    (error: unknown) =>
-      port.postMessage({ id: request.id, error: describe(error) } satisfies Response),
+    (result) => reply({ id: request.id, result }),
+    (error: unknown) => reply({ id: request.id, error: describe(error) }),
   );
 });
+
+/** Answers a request; a result that cannot cross threads becomes an error for its caller. */
+function reply(response: Response): void {
+  try {
+    port.postMessage(response);
+  } catch (error) {
+    port.postMessage({ id: response.id, error: describe(error) } satisfies Response);
+  }
+}
 
 async function handle(request: Request): Promise<unknown> {
   switch (request.op) {

@@ -42,12 +42,19 @@ export class PgliteThread implements ThreadQueries {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #exited: Error | undefined;
+  #closing = false;
 
-  constructor(thread: Worker) {
+  /** `onLost` is told when the thread dies other than by `close()`. */
+  constructor(thread: Worker, onLost: (error: Error) => void = () => {}) {
     this.#thread = thread;
     thread.on('message', (response: Response) => this.#settle(response));
-    thread.on('error', (error) => this.#fail(error));
-    thread.on('exit', (code) => this.#fail(new Error(`the PGlite thread exited (code ${code})`)));
+    const lost = (error: Error) => {
+      const first = this.#exited === undefined;
+      this.#fail(error);
+      if (first && !this.#closing) onLost(error);
+    };
+    thread.on('error', lost);
+    thread.on('exit', (code) => lost(new Error(`the PGlite thread exited (code ${code})`)));
   }
 
   query(sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<ThreadResults> {
@@ -90,7 +97,16 @@ export class PgliteThread implements ThreadQueries {
 
   /** Closes the database cleanly (checkpoint, files closed), then stops the thread. */
   async close(): Promise<void> {
-    if (!this.#exited) await this.#call({ op: 'close' }).catch(() => {});
+    this.#closing = true;
+    if (!this.#exited) {
+      // PGlite's close waits for a transaction still open; the thread is stopped regardless.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+      });
+      await Promise.race([this.#call({ op: 'close' }).catch(() => {}), timeout]);
+      clearTimeout(timer);
+    }
     await this.#thread.terminate();
   }
 
@@ -98,8 +114,8 @@ export class PgliteThread implements ThreadQueries {
     if (this.#exited) return Promise.reject(this.#exited);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
       this.#thread.postMessage({ ...request, id });
+      this.#pending.set(id, { resolve, reject });
     });
   }
 
@@ -128,12 +144,20 @@ function queryOptions({ rowMode, parsers }: QueryOptions) {
   };
 }
 
-/** Starts PGlite on a worker thread, on `dataDir` or in memory when it is undefined. */
-export async function startPgliteThread(dataDir: string | undefined): Promise<PgliteThread> {
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * Starts PGlite on a worker thread, on `dataDir` or in memory when it is undefined. `onLost`
+ * is told if the thread dies while in use: from then on every statement fails.
+ */
+export async function startPgliteThread(
+  dataDir: string | undefined,
+  onLost?: (error: Error) => void,
+): Promise<PgliteThread> {
   const thread = new Worker(new URL('./pglite-thread-main.ts', import.meta.url), {
     workerData: { dataDir },
   });
-  const database = new PgliteThread(thread);
+  const database = new PgliteThread(thread, onLost);
   try {
     await database.query('select 1');
   } catch (error) {
