@@ -21,6 +21,7 @@ import { errorMessage } from '../errors.ts';
 import type { ResponseOutcome, ResponseSink } from './run-response.ts';
 import type { ResponseTool } from './tool-set.ts';
 import { postForStream, type StreamingResponse } from './http-post.ts';
+import { attempts, truncate, upstreamFailure } from './upstream-errors.ts';
 
 /** Where an OpenAI-compatible server is and which model to ask for. */
 export interface CompletionsEndpoint {
@@ -70,16 +71,18 @@ interface StepResult {
  * are tried again; once a 200 answer has begun, a failure is final, as with the AI SDK.
  */
 class UpstreamFailure extends Error {
-  readonly body: ErrorBody;
+  /** The failure in words, given how many tries it took (`attempts(n)`). */
+  readonly describe: (tried: string) => ErrorBody;
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
 
   constructor(
-    body: ErrorBody,
+    describe: ErrorBody | ((tried: string) => ErrorBody),
     { retryable = false, retryAfterMs = undefined as number | undefined } = {},
   ) {
-    super(body.message);
-    this.body = body;
+    const describeTried = typeof describe === 'function' ? describe : () => describe;
+    super(describeTried('').message);
+    this.describe = describeTried;
     this.retryable = retryable;
     this.retryAfterMs = retryAfterMs;
   }
@@ -116,8 +119,8 @@ export async function runCompletions(options: RunCompletionsOptions): Promise<Re
     if (signal.aborted) return { status: 'cancelled', text, usage };
     const body =
       error instanceof UpstreamFailure
-        ? error.body
-        : { code: ErrorCode.upstreamError, message: errorMessage(error) };
+        ? error.describe('')
+        : upstreamFailure.other(errorMessage(error));
     return { status: 'failed', text, error: body, usage };
   }
   if (signal.aborted) return { status: 'cancelled', text, usage };
@@ -141,11 +144,7 @@ async function withRetries(
         options.signal.aborted
       ) {
         if (error instanceof UpstreamFailure && tries > 1) {
-          const body = {
-            ...error.body,
-            message: error.body.message.replace(/\.?$/, ` (after ${tries} attempts).`),
-          };
-          throw new UpstreamFailure(body);
+          throw new UpstreamFailure(error.describe(attempts(tries)));
         }
         throw error;
       }
@@ -170,11 +169,7 @@ async function streamStep(
   const stalled = new AbortController();
   const signal = AbortSignal.any([options.signal, stalled.signal]);
   const stallTimer = setTimeout(() => stalled.abort(), stallTimeoutMs);
-  const stallFailure = () =>
-    new UpstreamFailure({
-      code: ErrorCode.upstreamTimeout,
-      message: `The model sent nothing for ${stallTimeoutMs} ms; the request was abandoned.`,
-    });
+  const stallFailure = () => new UpstreamFailure(upstreamFailure.stalled(stallTimeoutMs));
 
   let response: StreamingResponse;
   try {
@@ -196,13 +191,9 @@ async function streamStep(
     clearTimeout(stallTimer);
     if (options.signal.aborted) throw error;
     if (stalled.signal.aborted) throw stallFailure();
-    throw new UpstreamFailure(
-      {
-        code: ErrorCode.upstreamUnavailable,
-        message: `The model provider could not be reached: ${describeCause(error)}`,
-      },
-      { retryable: true },
-    );
+    throw new UpstreamFailure((tried) => upstreamFailure.unreachable(describeCause(error), tried), {
+      retryable: true,
+    });
   }
 
   if (!response.ok) {
@@ -249,10 +240,7 @@ async function streamStep(
   } catch (error) {
     if (error instanceof UpstreamFailure || options.signal.aborted) throw error;
     if (stalled.signal.aborted) throw stallFailure();
-    throw new UpstreamFailure({
-      code: ErrorCode.upstreamUnavailable,
-      message: `The connection to the model provider broke off mid-stream: ${describeCause(error)}`,
-    });
+    throw new UpstreamFailure(upstreamFailure.brokeOff(describeCause(error)));
   } finally {
     clearTimeout(stallTimer);
   }
@@ -408,7 +396,11 @@ async function runToolCalls(
         }
       }
       if (failure !== undefined) {
-        sink.toolResult({ callId, name: fn.name, error: { code: 'tool_error', message: failure } });
+        sink.toolResult({
+          callId,
+          name: fn.name,
+          error: { code: ErrorCode.toolError, message: failure },
+        });
         return { role: 'tool', tool_call_id: callId, content: failure };
       }
       sink.toolResult({ callId, name: fn.name, result });
@@ -528,17 +520,13 @@ async function httpFailure(response: StreamingResponse): Promise<UpstreamFailure
     // The body broke off; the status says enough.
   }
   const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
-  const body: ErrorBody =
-    status === 429
-      ? {
-          code: ErrorCode.upstreamRateLimited,
-          message: 'The model provider is rate limiting requests.',
-        }
-      : {
-          code: ErrorCode.upstreamError,
-          message: `The model provider answered HTTP ${status}: ${truncate(detail || response.statusText)}`,
-        };
-  return new UpstreamFailure(body, { retryable, retryAfterMs: retryAfter(response) });
+  return new UpstreamFailure(
+    (tried) =>
+      status === 429
+        ? upstreamFailure.rateLimited(tried)
+        : upstreamFailure.httpStatus(status, detail || response.statusText, tried),
+    { retryable, retryAfterMs: retryAfter(response) },
+  );
 }
 
 /** The wait a server asks for in `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
@@ -555,7 +543,7 @@ function retryAfter(response: StreamingResponse): number | undefined {
 function describeCause(error: unknown): string {
   const cause =
     error instanceof Error && error.cause !== undefined ? ` (${errorMessage(error.cause)})` : '';
-  return truncate(`${errorMessage(error)}${cause}`);
+  return `${errorMessage(error)}${cause}`;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -568,8 +556,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-function truncate(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

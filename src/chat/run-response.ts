@@ -2,6 +2,7 @@ import { APICallError, isStepCount, RetryError, streamText, type ModelMessage } 
 import { ErrorCode, type ErrorBody, type Usage } from '../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
 import { runCompletions } from './completions.ts';
+import { attempts, upstreamFailure } from './upstream-errors.ts';
 import type { ChatModel } from './models.ts';
 import { toAiToolSet, type ResponseTool } from './tool-set.ts';
 
@@ -82,7 +83,7 @@ async function runWithAiSdk(options: RunResponseOptions): Promise<ResponseOutcom
           sink.toolResult({
             callId: part.toolCallId,
             name: part.toolName,
-            error: { code: 'tool_error', message: errorMessage(part.error) },
+            error: { code: ErrorCode.toolError, message: errorMessage(part.error) },
           });
           break;
         case 'finish-step':
@@ -108,12 +109,7 @@ async function runWithAiSdk(options: RunResponseOptions): Promise<ResponseOutcom
   }
 
   if (signal.aborted) return { status: 'cancelled', text, usage };
-  if (aborted && !failure) {
-    failure = {
-      code: ErrorCode.upstreamTimeout,
-      message: `The model sent nothing for ${options.stallTimeoutMs} ms; the request was abandoned.`,
-    };
-  }
+  if (aborted && !failure) failure = upstreamFailure.stalled(options.stallTimeoutMs);
   if (failure) return { status: 'failed', text, error: failure, usage };
   return { status: 'completed', text, finishReason, usage };
 }
@@ -131,43 +127,20 @@ function addUsage(
 /** Maps an AI SDK failure to a stable code the client can act on. */
 export function describeUpstreamError(error: unknown): ErrorBody {
   const last = RetryError.isInstance(error) ? error.lastError : error;
-  const attempts = RetryError.isInstance(error) ? error.errors.length : 1;
-  const tried = attempts > 1 ? ` (after ${attempts} attempts)` : '';
+  const tried = attempts(RetryError.isInstance(error) ? error.errors.length : 1);
   if (APICallError.isInstance(last)) {
     const status = last.statusCode;
-    if (status === 429) {
-      return {
-        code: ErrorCode.upstreamRateLimited,
-        message: `The model provider is rate limiting requests${tried}.`,
-      };
-    }
-    if (status === undefined || (status >= 200 && status < 300)) {
-      // No status, or a 2xx whose body broke off: the connection failed, not the provider.
-      return {
-        code: ErrorCode.upstreamUnavailable,
-        message:
-          status === undefined
-            ? `The model provider could not be reached${tried}: ${last.message}`
-            : `The connection to the model provider broke off mid-stream: ${last.message}`,
-      };
-    }
-    return {
-      code: ErrorCode.upstreamError,
-      message: `The model provider answered HTTP ${status}${tried}: ${truncate(last.message)}`,
-    };
+    if (status === 429) return upstreamFailure.rateLimited(tried);
+    // No status: the connection failed. A 2xx whose body broke off: the same, mid-stream.
+    if (status === undefined) return upstreamFailure.unreachable(last.message, tried);
+    if (status >= 200 && status < 300) return upstreamFailure.brokeOff(last.message);
+    return upstreamFailure.httpStatus(status, last.message, tried);
   }
   const cause =
     last instanceof Error && last.cause !== undefined ? ` (${errorMessage(last.cause)})` : '';
   const message = `${errorMessage(last)}${cause}`;
   if (/fetch failed|ECONNREFUSED|ECONNRESET|socket|terminated|network/i.test(message)) {
-    return {
-      code: ErrorCode.upstreamUnavailable,
-      message: `The connection to the model provider failed: ${truncate(message)}`,
-    };
+    return upstreamFailure.unreachable(message, tried);
   }
-  return { code: ErrorCode.upstreamError, message: truncate(message) };
-}
-
-function truncate(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  return upstreamFailure.other(message);
 }

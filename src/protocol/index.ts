@@ -53,6 +53,8 @@ export const ErrorCode = {
   upstreamError: 'upstream_error',
   upstreamUnavailable: 'upstream_unavailable',
   upstreamTimeout: 'upstream_timeout',
+  /** In a `tool.result`: the tool failed, timed out, or the model gave it bad input. */
+  toolError: 'tool_error',
   internalError: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
