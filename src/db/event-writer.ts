@@ -290,7 +290,8 @@ export class EventWriter {
  * connection, as a named statement).
  *
  * One bad value would fail every batch after it, for every session, so values are made safe
- * first: Postgres text cannot hold NUL (a model can write one), counters must be integers.
+ * first: Postgres text cannot hold NUL (a model can write one), jsonb no lone surrogate either,
+ * counters must be integers.
  */
 const batchSql = `with inserted as (
     insert into session_events (session_id, seq, event_type, content, metadata)
@@ -329,11 +330,7 @@ function batchParams(
     params[1]!.push(event.seq);
     params[2]!.push(event.eventType);
     params[3]!.push(event.content === null ? null : withoutNul(event.content));
-    params[4]!.push(
-      JSON.stringify(event.metadata, (_key, value: unknown) =>
-        typeof value === 'string' ? withoutNul(value) : value,
-      ),
-    );
+    params[4]!.push(JSON.stringify(storable(event.metadata)));
   }
   for (const [sessionId, delta] of counters) {
     params[5]!.push(sessionId);
@@ -356,6 +353,19 @@ function batchParams(
 /** Postgres text and jsonb cannot hold U+0000; it is dropped. */
 function withoutNul(text: string): string {
   return text.includes('\0') ? text.replaceAll('\0', '') : text;
+}
+
+/**
+ * A value jsonb accepts: no U+0000 and no lone UTF-16 surrogate (a string cut in the middle of
+ * an emoji), in strings or in keys.
+ */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return withoutNul(value).toWellFormed();
+  if (Array.isArray(value)) return value.map(storable);
+  if (typeof value !== 'object' || value === null) return value;
+  const clean: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) clean[storable(key) as string] = storable(item);
+  return clean;
 }
 
 function whole(value: number | undefined): number {
