@@ -284,7 +284,11 @@ export class LiveSession {
 
   #acceptUserMessage(connection: Connection, text: string): void {
     if (this.#ending) {
-      this.sendError(connection, ErrorCode.sessionEnding, 'The session is ending; reconnect to reopen it.');
+      this.sendError(
+        connection,
+        ErrorCode.sessionEnding,
+        'The session is ending; reconnect to reopen it.',
+      );
       return;
     }
     if (text.trim().length === 0) {
