@@ -18,7 +18,7 @@ import { asSchema, type JSONSchema7, type ModelMessage } from 'ai';
 import { createParser } from 'eventsource-parser';
 import { ErrorCode, type ErrorBody, type Usage } from '../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
-import type { ResponseOutcome, ResponseSink } from './run-response.ts';
+import type { ResponseOutcome, ResponseSink, RunResponseOptions } from './run-response.ts';
 import type { ResponseTool } from './tool-set.ts';
 import { postForStream, type StreamingResponse } from './http-post.ts';
 import { attempts, truncate, upstreamFailure } from './upstream-errors.ts';
@@ -31,16 +31,8 @@ export interface CompletionsEndpoint {
   model: string;
 }
 
-export interface RunCompletionsOptions {
+export interface RunCompletionsOptions extends Omit<RunResponseOptions, 'chatModel'> {
   endpoint: CompletionsEndpoint;
-  instructions: string;
-  messages: ModelMessage[];
-  tools: readonly ResponseTool[];
-  maxSteps: number;
-  maxRetries: number;
-  stallTimeoutMs: number;
-  signal: AbortSignal;
-  sink: ResponseSink;
   /** First retry delay; doubled for each further retry unless the server says how long to wait. */
   retryDelayMs?: number;
 }
