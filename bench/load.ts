@@ -118,6 +118,10 @@ async function run(command: RunCommand): Promise<void> {
   const chosen = sessions.slice(0, command.sessions);
   const latencies = new Float64Array(chosen.length * command.tokensPerReply * 2);
   let latencyCount = 0;
+  /** Added latency of each reply's first token, kept apart too: it waits for commits. */
+  const firstAdded: number[] = [];
+  const laterAdded = new Float64Array(latencies.length);
+  let laterCount = 0;
   const firstTokenMs: number[] = [];
   const transcripts: SessionTranscript[] = [];
   let tokensReceived = 0;
@@ -162,10 +166,12 @@ async function run(command: RunCommand): Promise<void> {
               const receivedAt = wallClockMs() + clockOffsetMs;
               if (tokens === 0) firstTokenMs.push(receivedAt - clockOffsetMs - sentAt);
               forEachStamp(event.delta, (writtenAt) => {
+                const added = receivedAt - writtenAt;
+                if (tokens === 0) firstAdded.push(added);
+                else if (laterCount < laterAdded.length) laterAdded[laterCount++] = added;
                 tokens += 1;
                 tokensReceived += 1;
-                if (latencyCount < latencies.length)
-                  latencies[latencyCount++] = receivedAt - writtenAt;
+                if (latencyCount < latencies.length) latencies[latencyCount++] = added;
               });
               break;
             }
@@ -196,6 +202,8 @@ async function run(command: RunCommand): Promise<void> {
   await Promise.all(outcomes);
   const sorted = latencies.subarray(0, latencyCount).sort();
   const ttft = Float64Array.from(firstTokenMs).sort();
+  const first = Float64Array.from(firstAdded).sort();
+  const later = laterAdded.subarray(0, laterCount).sort();
   writeFileSync(command.transcriptPath, JSON.stringify(transcripts));
   emit({
     event: 'result',
@@ -210,6 +218,16 @@ async function run(command: RunCommand): Promise<void> {
       p50: round(sortedPercentile(sorted, 50)),
       p99: round(sortedPercentile(sorted, 99)),
       max: round(sorted[sorted.length - 1] ?? Number.NaN),
+    },
+    first_token_added_ms: {
+      p50: round(sortedPercentile(first, 50)),
+      p99: round(sortedPercentile(first, 99)),
+      max: round(first[first.length - 1] ?? Number.NaN),
+    },
+    later_tokens_added_ms: {
+      p50: round(sortedPercentile(later, 50)),
+      p99: round(sortedPercentile(later, 99)),
+      max: round(later[later.length - 1] ?? Number.NaN),
     },
     first_token_ms: {
       p50: round(sortedPercentile(ttft, 50)),

@@ -20,6 +20,9 @@ export interface LoadRun {
   tokens_expected: number;
   tokens_received: number;
   added_latency_ms: Spread;
+  /** Added latency of each reply's first token only, and of all the others. */
+  first_token_added_ms?: Spread;
+  later_tokens_added_ms?: Spread;
   first_token_ms: Spread;
   clock_offset_ms: number;
   server: {
@@ -188,10 +191,10 @@ export function renderReport(result: BenchResult): string {
   );
   lines.push('');
   lines.push(
-    '| sessions | relay | added p50 | added p99 | added max | first token p50 / p99 | tokens | failed | server CPU | peak RSS | loop delay p99 | write batches (rows/max) | write lag p99 | durability |',
+    '| sessions | relay | added p50 | added p99 | added max | added p99: first tokens / the rest | first token p50 / p99 | tokens | failed | server CPU | peak RSS | loop delay p99 | write batches (rows/max) | write lag p99 | durability |',
   );
   lines.push(
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   );
   for (const run of result.runs) {
     const floor =
@@ -211,6 +214,9 @@ export function renderReport(result: BenchResult): string {
         `${run.added_latency_ms.p50} ms${ratio(run.added_latency_ms.p50, floor?.added_latency_ms.p50)}`,
         `**${run.added_latency_ms.p99} ms**${ratio(run.added_latency_ms.p99, floor?.added_latency_ms.p99)}`,
         `${run.added_latency_ms.max} ms`,
+        run.first_token_added_ms && run.later_tokens_added_ms
+          ? `${run.first_token_added_ms.p99} / ${run.later_tokens_added_ms.p99} ms`
+          : '—',
         `${run.first_token_ms.p50} / ${run.first_token_ms.p99} ms`,
         tokens,
         run.failed + run.connect_failed,
