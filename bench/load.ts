@@ -214,28 +214,21 @@ async function run(command: RunCommand): Promise<void> {
     reconnects: chosen.reduce((sum, session) => sum + session.reconnects, 0),
     tokens_expected: chosen.length * command.tokensPerReply,
     tokens_received: tokensReceived,
-    added_latency_ms: {
-      p50: round(sortedPercentile(sorted, 50)),
-      p99: round(sortedPercentile(sorted, 99)),
-      max: round(sorted[sorted.length - 1] ?? Number.NaN),
-    },
-    first_token_added_ms: {
-      p50: round(sortedPercentile(first, 50)),
-      p99: round(sortedPercentile(first, 99)),
-      max: round(first[first.length - 1] ?? Number.NaN),
-    },
-    later_tokens_added_ms: {
-      p50: round(sortedPercentile(later, 50)),
-      p99: round(sortedPercentile(later, 99)),
-      max: round(later[later.length - 1] ?? Number.NaN),
-    },
-    first_token_ms: {
-      p50: round(sortedPercentile(ttft, 50)),
-      p99: round(sortedPercentile(ttft, 99)),
-      max: round(ttft[ttft.length - 1] ?? Number.NaN),
-    },
+    added_latency_ms: spread(sorted),
+    first_token_added_ms: spread(first),
+    later_tokens_added_ms: spread(later),
+    first_token_ms: spread(ttft),
     clock_offset_ms: round(clockOffsetMs),
   });
+}
+
+/** p50, p99 and max of sorted milliseconds, rounded. */
+function spread(sorted: Float64Array): { p50: number; p99: number; max: number } {
+  return {
+    p50: round(sortedPercentile(sorted, 50)),
+    p99: round(sortedPercentile(sorted, 99)),
+    max: round(sorted[sorted.length - 1] ?? Number.NaN),
+  };
 }
 
 const clock = await measureClockOffset(values.upstream);
