@@ -172,6 +172,52 @@ describe('the request', () => {
   });
 });
 
+describe('what servers send', () => {
+  test('text as an array of parts, a refusal, and usage reported only under x_groq are all read', async () => {
+    upstream.enqueue(
+      rawStream(
+        chunk({
+          content: [
+            { type: 'text', text: 'Par' },
+            { type: 'text', text: 'ts' },
+          ],
+        }),
+        chunk({ refusal: ' and no more' }),
+        JSON.stringify({
+          choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+          x_groq: { usage: { prompt_tokens: 12, completion_tokens: 3 } },
+        }),
+        '[DONE]',
+      ),
+    );
+    const { outcome, deltas } = run({ tools: [] });
+    expect(await outcome).toMatchObject({
+      status: 'completed',
+      text: 'Parts and no more',
+      finishReason: 'content-filter',
+      usage: { input_tokens: 12, output_tokens: 3 },
+    });
+    expect(deltas).toStrictEqual(['Parts', ' and no more']);
+  });
+
+  test('token counts that are not whole numbers count as zero', async () => {
+    upstream.enqueue(
+      rawStream(
+        chunk({ content: 'ok' }),
+        JSON.stringify({
+          choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+          usage: { prompt_tokens: '12', completion_tokens: 2.5 },
+        }),
+      ),
+    );
+    const { outcome } = run({ tools: [] });
+    expect(await outcome).toMatchObject({
+      status: 'completed',
+      usage: { input_tokens: 0, output_tokens: 0 },
+    });
+  });
+});
+
 describe('toWireMessages', () => {
   test('turns tool calls into assistant tool_calls and tool results into tool messages', () => {
     const history: ModelMessage[] = [

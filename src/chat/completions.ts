@@ -255,6 +255,8 @@ async function streamStep(
 interface Chunk {
   error?: { message?: string } | string;
   usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
+  /** Groq reports usage here (too). */
+  x_groq?: { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null } | null;
   choices?: {
     delta?: {
       content?: string | { text?: unknown }[] | null;
@@ -282,10 +284,11 @@ function readChunk(
       message: `The model provider reported an error mid-stream: ${truncate(message ?? JSON.stringify(chunk.error))}`,
     });
   }
-  if (chunk.usage) {
+  const usage = chunk.usage ?? chunk.x_groq?.usage;
+  if (usage) {
     step.usage = {
-      input_tokens: count(chunk.usage.prompt_tokens),
-      output_tokens: count(chunk.usage.completion_tokens),
+      input_tokens: count(usage.prompt_tokens),
+      output_tokens: count(usage.completion_tokens),
     };
   }
   const choice = chunk.choices?.[0];

@@ -15,8 +15,9 @@ export interface ChatModel {
   /** True for Parley's offline demo model, which is not an LLM. */
   demo: boolean;
   /**
-   * Set for OpenAI-compatible servers: responses stream through Parley's lean Chat Completions
-   * client instead of `streamText` (see `completions.ts`). `model` still serves summaries.
+   * Set for OpenAI-compatible servers and Groq: responses stream through Parley's lean Chat
+   * Completions client instead of `streamText` (see `completions.ts`). `model` still serves
+   * summaries.
    */
   completions?: CompletionsEndpoint;
 }
@@ -35,7 +36,16 @@ export function createChatModel(llm: LlmConfig): ChatModel {
     }
     case 'groq': {
       const groq = createGroq({ apiKey: llm.apiKey, baseURL: llm.baseUrl });
-      return { ...common, model: groq(llm.model) };
+      // Groq speaks Chat Completions, so responses take Parley's lean client too.
+      return {
+        ...common,
+        model: groq(llm.model),
+        completions: {
+          baseUrl: llm.baseUrl ?? 'https://api.groq.com/openai/v1',
+          apiKey: llm.apiKey,
+          model: llm.model,
+        },
+      };
     }
     case 'openai-compatible': {
       const baseUrl = llm.baseUrl ?? 'http://127.0.0.1:11434/v1';
