@@ -218,6 +218,28 @@ describe('what servers send', () => {
   });
 });
 
+describe('redirects', () => {
+  test('a 308 is followed with the same body and key; a 301 fails naming where it points', async () => {
+    const target = `${upstream.url}/chat/completions`;
+    upstream.enqueue(status(308, { headers: { location: target } }), text('moved'));
+    const followed = run({ tools: [] });
+    expect(await followed.outcome).toMatchObject({ status: 'completed', text: 'moved' });
+    expect(upstream.requests).toHaveLength(2);
+    expect(upstream.requests[1]!.body).toStrictEqual(upstream.requests[0]!.body);
+    expect(upstream.requests[1]!.headers.authorization).toBe('Bearer k');
+
+    upstream.enqueue(status(301, { headers: { location: 'https://elsewhere.example/v1' } }));
+    const refused = run({ tools: [] });
+    expect(await refused.outcome).toMatchObject({
+      status: 'failed',
+      error: { code: 'upstream_error' },
+    });
+    const failed = (await refused.outcome) as { error: { message: string } };
+    expect(failed.error.message).toContain('HTTP 301');
+    expect(failed.error.message).toContain('redirects to https://elsewhere.example/v1');
+  });
+});
+
 describe('toWireMessages', () => {
   test('turns tool calls into assistant tool_calls and tool results into tool messages', () => {
     const history: ModelMessage[] = [

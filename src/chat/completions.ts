@@ -514,6 +514,10 @@ async function httpFailure(response: StreamingResponse): Promise<UpstreamFailure
   } catch {
     // The body broke off; the status says enough.
   }
+  const location = response.header('location');
+  if (status >= 300 && status < 400 && location) {
+    detail = `redirects to ${truncate(location)}; set LLM_BASE_URL to the address it ends at`;
+  }
   const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
   return new UpstreamFailure(
     (tried) =>

@@ -3,7 +3,7 @@
  * Completions client: the body arrives as a Node stream of strings, where `fetch` would pass
  * every chunk through a web `ReadableStream` and its promise machinery (a few per cent of the
  * server's CPU per relayed token in the benchmark's profiles). Node's global agents keep
- * connections alive (idle ones for 5 s), as `fetch` does. Redirects are not followed.
+ * connections alive (idle ones for 5 s), as `fetch` does. 307 and 308 redirects are followed.
  */
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -18,15 +18,41 @@ export interface StreamingResponse {
   statusText: string;
   header(name: string): string | undefined;
   body: AsyncIterable<string>;
-  /** The whole body (for an error answer). */
+  /** The whole body (for an error answer), up to 64 KiB. */
   text(): Promise<string>;
+  /** Drops the body unread. */
+  discard(): void;
 }
 
-/** POSTs `body`; resolves once the status line and headers are in. Aborting `signal` closes it. */
-export function postForStream(
+interface PostInit {
+  headers: Record<string, string>;
+  body: string;
+  signal: AbortSignal;
+}
+
+/**
+ * POSTs `body`; resolves once the status line and headers are in. Aborting `signal` closes it.
+ * A 307 or 308 (the redirects that keep the method and body) is followed, up to three times;
+ * the API key is not sent on to another origin. Other redirects come back as they are.
+ */
+export async function postForStream(
   url: string,
-  { headers, body, signal }: { headers: Record<string, string>; body: string; signal: AbortSignal },
+  init: PostInit,
+  redirectsLeft = 3,
 ): Promise<StreamingResponse> {
+  const response = await postOnce(url, init);
+  const location = response.header('location');
+  if ((response.status !== 307 && response.status !== 308) || !location || redirectsLeft === 0) {
+    return response;
+  }
+  response.discard();
+  const next = new URL(location, url);
+  const headers = { ...init.headers };
+  if (next.origin !== new URL(url).origin) delete headers.authorization;
+  return postForStream(next.toString(), { ...init, headers }, redirectsLeft - 1);
+}
+
+function postOnce(url: string, { headers, body, signal }: PostInit): Promise<StreamingResponse> {
   const target = new URL(url);
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -52,6 +78,7 @@ export function postForStream(
               return Array.isArray(value) ? value[0] : value;
             },
             body: response,
+            discard: () => response.destroy(),
             async text() {
               let text = '';
               for await (const chunk of response) {
