@@ -506,6 +506,32 @@ describe('restart on the same PGlite directory', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
+  test('a socket that returns while its session is ending gets the session reopened, and an answer', async () => {
+    // No grace: the session starts ending the moment its only socket leaves.
+    const parley = await startParley({
+      LLM_PROVIDER: 'openai-compatible',
+      LLM_BASE_URL: upstream.url,
+      LLM_MODEL: 'fake-model',
+      SESSION_END_GRACE_MS: '0',
+    });
+    try {
+      for (let round = 0; round < 5; round += 1) {
+        const first = await TestClient.ready(parley.wsUrl);
+        const sessionId = first.sessionId;
+        await first.client.close();
+        const again = await TestClient.ready(parley.wsUrl, { sessionId });
+        upstream.enqueue(text('Still here.'));
+        again.client.say('are you there?');
+        const end = await again.client.next('response.completed');
+        expect(end.text).toBe('Still here.');
+        expect(again.client.all('error')).toStrictEqual([]);
+        await again.client.close();
+      }
+    } finally {
+      await parley.close();
+    }
+  });
+
   test('history and seq survive a restart, and a second process cannot open the directory', async () => {
     const env = {
       LLM_PROVIDER: 'openai-compatible',

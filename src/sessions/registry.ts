@@ -54,7 +54,10 @@ export class SessionRegistry {
     let session = this.#live.get(sessionId);
     if (session?.ending) {
       await session.end();
+      // The ended session may still be listed for a moment (it is removed once its ending has
+      // settled); a socket must never join it, so the session is opened again instead.
       session = this.#live.get(sessionId);
+      if (session?.ending) session = undefined;
     }
     if (!session) {
       let opening = this.#opening.get(sessionId);
@@ -67,7 +70,8 @@ export class SessionRegistry {
       const opened = await opening;
       if (opened === 'forbidden') return 'forbidden';
       if (this.#closed) return 'closed';
-      session = this.#live.get(sessionId) ?? opened;
+      const listed = this.#live.get(sessionId);
+      session = listed && !listed.ending ? listed : opened;
       this.#live.set(sessionId, session);
     }
     if (session.userId !== userId) return 'forbidden';
