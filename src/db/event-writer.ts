@@ -173,8 +173,10 @@ export class EventWriter {
    * the same turn shares it, and while a batch is being written the next one gathers.
    */
   #soon(): void {
-    if (this.#writing || this.#immediate || this.#failures > 0) {
-      if (!this.#writing) this.#schedule();
+    // A batch in flight is followed by the next one as soon as it ends (see `#kick`).
+    if (this.#writing || this.#immediate) return;
+    if (this.#failures > 0) {
+      this.#schedule();
       return;
     }
     this.#clearTimer();
