@@ -40,7 +40,7 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
     poolSize: config.database.poolSize,
     onDatabaseLost(error) {
       // Nothing could be stored any more; stop, and let a restart recover as after a crash.
-      logger.fatal({ err: error }, 'the embedded database stopped; exiting');
+      logger.fatal({ err: error }, 'a database thread stopped; exiting');
       process.exit(70);
     },
   });
@@ -55,8 +55,8 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
 
 async function assemble(config: Config, logger: Logger, database: DatabaseHandle): Promise<Parley> {
   const writer = new EventWriter({
-    db: database.writerDb,
-    query: database.writerQuery,
+    db: database.db,
+    write: database.write,
     logger,
     flushIntervalMs: config.database.flushIntervalMs,
   });

@@ -10,6 +10,7 @@ import pg from 'pg';
 import * as schema from './schema.ts';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
 import { startPgliteThread, type PgliteThread } from './pglite-thread.ts';
+import { WriterThread } from './writer-thread.ts';
 
 export type Schema = typeof schema;
 /** The Drizzle handle every module uses; the same API on PGlite and on Postgres. */
@@ -18,16 +19,13 @@ export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 export interface DatabaseHandle {
   db: Database;
   /**
-   * The connection the event writer uses. On Postgres it is a connection of its own, so event
-   * batches never queue behind other queries in the pool (a burst of session opens, a slow API
-   * call); on PGlite, which has one connection, it is `db`.
+   * Runs one event batch (a fixed statement over array parameters) off the main thread, after
+   * every batch sent before it and without waiting for their answers; once one fails, those
+   * sent after it before the failure was known fail too, unrun (`ordered-writes.ts`). On
+   * Postgres the batches have a connection and a thread of their own (`writer-thread.ts`), so
+   * they never queue behind other queries in the pool; on PGlite they run on its thread.
    */
-  writerDb: Database;
-  /**
-   * Runs one statement with positional parameters on the writer's connection, without the
-   * query builder: the event writer's batch is one fixed statement over array parameters.
-   */
-  writerQuery(text: string, params: unknown[]): Promise<void>;
+  write(sql: string, params: unknown[]): Promise<void>;
   kind: 'pglite' | 'postgres';
   /** Where the data lives, for logs: a directory, `memory://`, or the URL without password. */
   location: string;
@@ -52,8 +50,9 @@ export interface ConnectOptions {
   /** Pool size on Postgres. */
   poolSize?: number;
   /**
-   * Told if the embedded database's thread dies while the server runs; nothing can be stored
-   * after that, so the server should stop (a restart recovers, as after a crash).
+   * Told if a database thread (PGlite's, or the Postgres event writer's) dies while the server
+   * runs; nothing can be stored after that, so the server should stop (a restart recovers, as
+   * after a crash).
    */
   onDatabaseLost?: (error: Error) => void;
 }
@@ -61,33 +60,30 @@ export interface ConnectOptions {
 /** Opens the database, applies migrations, and returns a handle its caller must close. */
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
   return options.databaseUrl
-    ? connectPostgres(options.databaseUrl, options.poolSize ?? 10)
+    ? connectPostgres(options.databaseUrl, options.poolSize ?? 10, options.onDatabaseLost)
     : connectPglite(options.pgliteDir, options.onDatabaseLost);
 }
 
-async function connectPostgres(databaseUrl: string, poolSize: number): Promise<DatabaseHandle> {
+async function connectPostgres(
+  databaseUrl: string,
+  poolSize: number,
+  onLost: ((error: Error) => void) | undefined,
+): Promise<DatabaseHandle> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
   // An idle client that loses its server emits 'error' on the pool; without a listener the
   // process would crash. The next query reports the failure instead.
   pool.on('error', () => {});
   const db = drizzlePostgres(pool, { schema }) as unknown as Database;
-  const writerPool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-  writerPool.on('error', () => {});
-  const writerDb = drizzlePostgres(writerPool, { schema }) as unknown as Database;
   try {
     await migratePostgres(db as never, { migrationsFolder });
   } catch (error) {
     await pool.end();
-    await writerPool.end();
     throw error;
   }
+  const writer = new WriterThread(databaseUrl, onLost);
   return {
     db,
-    writerDb,
-    async writerQuery(text, params) {
-      // Named, so the server parses and plans the fixed batch statement once per connection.
-      await writerPool.query({ name: 'parley_writer', text, values: params });
-    },
+    write: writer.write,
     kind: 'postgres',
     location: redactUrl(databaseUrl),
     pool,
@@ -95,7 +91,7 @@ async function connectPostgres(databaseUrl: string, poolSize: number): Promise<D
       await pool.query('select 1');
     },
     async close() {
-      await Promise.all([pool.end(), writerPool.end()]);
+      await Promise.all([pool.end(), writer.close()]);
     },
   };
 }
@@ -120,10 +116,7 @@ async function connectPglite(
     const opened = thread;
     return {
       db,
-      writerDb: db,
-      async writerQuery(text, params) {
-        await pglite.query(text, params);
-      },
+      write: pglite.write,
       kind: 'pglite',
       location: inMemory ? 'memory://' : path.resolve(dataDir),
       pglite,

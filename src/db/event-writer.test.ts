@@ -49,8 +49,8 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
   });
   beforeEach(() => {
     writer = new EventWriter({
-      db: handle.writerDb,
-      query: handle.writerQuery,
+      db: handle.db,
+      write: handle.write,
       logger: pino({ level: 'silent' }),
       flushIntervalMs,
     });
@@ -329,5 +329,87 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
       { seq: 1, content: 'original', metadata: { attempt: 1 } },
       { seq: 2, content: 'new in the retry', metadata: {} },
     ]);
+  });
+
+  test('a batch is sent while earlier ones are still being written, and they commit in order', async () => {
+    const sessionId = await newSession();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const slow = new EventWriter({
+      db: handle.db,
+      // The answer of every batch comes 100 ms late, as from a main thread busy relaying.
+      write: async (sql, params) => {
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        try {
+          await handle.write(sql, params);
+          await sleep(100);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      logger: pino({ level: 'silent' }),
+      flushIntervalMs,
+    });
+    const order: number[] = [];
+    const written: Promise<void>[] = [];
+    for (const seq of [1, 2, 3]) {
+      written.push(
+        new Promise((resolve) =>
+          slow.enqueue(sessionId, event(seq, 'piped'), () => {
+            order.push(seq);
+            resolve();
+          }),
+        ),
+      );
+      // The next turn of the event loop: the previous batch is on its way, not answered.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const started = performance.now();
+    await within(Promise.all(written), 2_000, 'the written callbacks');
+    // One after another, the three would have taken 300 ms or more from the first send.
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(mostInFlight).toBe(3);
+    expect(order).toStrictEqual([1, 2, 3]);
+    expect(slow.stats.batches).toBe(3);
+    await slow.close();
+    expect((await storedEvents(sessionId)).map((row) => row.seq)).toStrictEqual([1, 2, 3]);
+  });
+
+  test('a failed batch stops the batches sent behind it; all are retried in order and counted once', async () => {
+    const sessionId = await newSession();
+    const outcomes: string[] = [];
+    let calls = 0;
+    const failingOnce = new EventWriter({
+      db: handle.db,
+      // The first batch fails in the database (division by zero) on the real ordered path.
+      write: async (sql, params) => {
+        calls += 1;
+        try {
+          await (calls === 1 ? handle.write('select 1/0', []) : handle.write(sql, params));
+          outcomes.push('ok');
+        } catch (error) {
+          outcomes.push((error as { skipped?: boolean }).skipped ? 'skipped' : 'failed');
+          throw error;
+        }
+      },
+      logger: pino({ level: 'silent' }),
+      flushIntervalMs,
+      // Every event is a batch of its own, sent at once: three batches in flight together.
+      maxBatch: 1,
+    });
+    const order: number[] = [];
+    failingOnce.count(sessionId, { messages: 2, inputTokens: 5 });
+    for (const seq of [1, 2, 3])
+      failingOnce.enqueue(sessionId, event(seq, 'x'), () => order.push(seq));
+    await within(failingOnce.close(), 5_000, 'writing after the failure');
+
+    // The batches behind the failed one were not run, so nothing was stored out of order.
+    expect(outcomes.slice(0, 3)).toStrictEqual(['failed', 'skipped', 'skipped']);
+    expect(outcomes.slice(3)).toStrictEqual(['ok', 'ok', 'ok']);
+    expect(failingOnce.stats.failures).toBe(1);
+    expect(order).toStrictEqual([1, 2, 3]);
+    expect((await storedEvents(sessionId)).map((row) => row.seq)).toStrictEqual([1, 2, 3]);
+    expect(await counters(sessionId)).toMatchObject({ messageCount: 2, inputTokens: 5 });
   });
 });

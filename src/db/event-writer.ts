@@ -1,5 +1,6 @@
 import { inArray } from 'drizzle-orm';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database } from './connect.ts';
 import { sessions } from './schema.ts';
@@ -19,10 +20,30 @@ interface CounterDelta {
   outputTokens: number;
 }
 
+/** The newest partial text of a streaming response; null: the response ended, drop its draft. */
+interface Draft {
+  sessionId: string;
+  text: string | null;
+  /** Orders drafts of one response when failed batches give theirs back. */
+  version: number;
+}
+
+/** A batch sent to the database and not yet answered. */
+interface Batch {
+  events: PendingEvent[];
+  counters: Map<string, CounterDelta>;
+  drafts: Map<string, Draft>;
+  /** Settles once the batch's answer is handled, which is after every earlier batch's. */
+  handled: Promise<void>;
+}
+
 export interface EventWriterOptions {
   db: Database;
-  /** Runs the batch statement (`DatabaseHandle.writerQuery`). */
-  query(text: string, params: unknown[]): Promise<void>;
+  /**
+   * Runs the batch statement (`DatabaseHandle.write`): in order after every batch sent before
+   * it, and, once one fails, failing those sent after it unrun.
+   */
+  write(sql: string, params: unknown[]): Promise<void>;
   logger: Logger;
   /** Longest time an event nobody waits on (drafts, counters, lifecycle records) waits to be written. */
   flushIntervalMs: number;
@@ -30,30 +51,43 @@ export interface EventWriterOptions {
   maxBatch?: number;
 }
 
+/** Batches sent and not yet answered, at most; the next one gathers meanwhile. */
+const MAX_IN_FLIGHT = 4;
+
 /**
  * Writes session events in batches, off the token path. Events are written in the order they
  * were enqueued (so per-session `seq` order holds), one statement per batch, together
  * with the session counters and drafts they change. A failed batch is retried, not dropped: accepted
  * events survive a database hiccup as long as the process lives.
+ *
+ * An event someone waits for (a client, for a stored event to go out) is sent at the end of
+ * the event loop's turn, even while earlier batches are still being written: the database runs
+ * them in order (`DatabaseHandle.write`), so a busy main thread does not add a turn of its own
+ * per batch. Drafts and counters alone wait for the interval and for no batch to be in flight.
  */
 export class EventWriter {
   readonly #db: Database;
-  readonly #query: (text: string, params: unknown[]) => Promise<void>;
+  readonly #write: (sql: string, params: unknown[]) => Promise<void>;
   readonly #logger: Logger;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
+  /** Events not yet sent, oldest first. */
   #queue: PendingEvent[] = [];
+  /** Events of failed batches put back at the front of `#queue` since the last success. */
+  #requeued = 0;
+  #inFlight: Batch[] = [];
   #counters = new Map<string, CounterDelta>();
-  /** Latest partial text per streaming response; null: the response ended, drop its draft. */
-  #drafts = new Map<string, { sessionId: string; text: string | null }>();
+  /** Latest partial text per streaming response. */
+  #drafts = new Map<string, Draft>();
+  #draftVersion = 0;
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
-  #writing: Promise<void> | undefined;
+  /** Failed attempts in a row (batches skipped behind a failure not counted). */
   #failures = 0;
   #closed = false;
   /**
    * Figures for `/metrics` and the benchmark: batches and rows written, batch sizes, and the
-   * lag (enqueue of a batch's oldest event → its commit) of the slowest batch.
+   * lag (enqueue of a batch's oldest event → its commit seen here) of the slowest batch.
    */
   readonly stats = {
     batches: 0,
@@ -66,9 +100,9 @@ export class EventWriter {
   /** Lag of every committed batch (microseconds), for percentiles; see `takeLagHistogram`. */
   #lags: RecordableHistogram = createHistogram();
 
-  constructor({ db, query, logger, flushIntervalMs, maxBatch = 1_000 }: EventWriterOptions) {
+  constructor({ db, write, logger, flushIntervalMs, maxBatch = 1_000 }: EventWriterOptions) {
     this.#db = db;
-    this.#query = query;
+    this.#write = write;
     this.#logger = logger;
     this.#flushIntervalMs = flushIntervalMs;
     this.#maxBatch = maxBatch;
@@ -81,22 +115,14 @@ export class EventWriter {
   enqueue(sessionId: string, event: StoredEvent, written?: () => void): void {
     if (this.#closed) throw new Error('EventWriter is closed');
     this.#queue.push({ sessionId, ...event, written, enqueuedAt: performance.now() });
-    if (this.#queue.length >= this.#maxBatch) this.#kick();
+    if (this.#queue.length >= this.#maxBatch) this.#send(true);
     else if (written) this.#soon();
     else this.#schedule();
   }
 
   /** Adds to a session's message and token totals, written with the next batch. */
   count(sessionId: string, delta: Partial<CounterDelta>): void {
-    const current = this.#counters.get(sessionId) ?? {
-      messages: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-    };
-    current.messages += whole(delta.messages);
-    current.inputTokens += whole(delta.inputTokens);
-    current.outputTokens += whole(delta.outputTokens);
-    this.#counters.set(sessionId, current);
+    addCounts(this.#counters, sessionId, delta);
     this.#schedule();
   }
 
@@ -105,13 +131,15 @@ export class EventWriter {
    * batch. Only the newest text per response is written.
    */
   draft(sessionId: string, responseId: string, text: string | null): void {
-    this.#drafts.set(responseId, { sessionId, text });
+    this.#drafts.set(responseId, { sessionId, text, version: ++this.#draftVersion });
     this.#schedule();
   }
 
   /** Drops what is still queued for a session that no longer exists. */
   forget(sessionId: string): void {
-    this.#queue = this.#queue.filter((event) => event.sessionId !== sessionId);
+    const kept = (event: PendingEvent) => event.sessionId !== sessionId;
+    this.#requeued = this.#queue.slice(0, this.#requeued).filter(kept).length;
+    this.#queue = this.#queue.filter(kept);
     this.#counters.delete(sessionId);
     for (const [responseId, draft] of this.#drafts) {
       if (draft.sessionId === sessionId) this.#drafts.delete(responseId);
@@ -127,27 +155,22 @@ export class EventWriter {
 
   /** Events waiting to be written. */
   get pending(): number {
-    return this.#queue.length;
+    let sent = 0;
+    for (const batch of this.#inFlight) sent += batch.events.length;
+    return this.#queue.length + sent;
   }
 
   /** Resolves once everything enqueued so far is written (retrying failures meanwhile). */
   async flush(): Promise<void> {
-    while (
-      this.#queue.length > 0 ||
-      this.#counters.size > 0 ||
-      this.#drafts.size > 0 ||
-      this.#writing
-    ) {
-      if (this.#writing) {
-        await this.#writing;
+    for (;;) {
+      const last = this.#inFlight.at(-1);
+      if (last) {
+        await last.handled;
         continue;
       }
-      this.#clearTimer();
-      this.#writing = this.#writeBatch()
-        .catch(() => new Promise<void>((resolve) => setTimeout(resolve, this.#retryDelay())))
-        .finally(() => {
-          this.#writing = undefined;
-        });
+      if (!this.#hasWork()) return;
+      if (this.#failures > 0) await sleep(this.#retryDelay());
+      this.#send(true);
     }
   }
 
@@ -158,51 +181,37 @@ export class EventWriter {
     this.#clearTimer();
   }
 
+  #hasWork(): boolean {
+    return this.#queue.length > 0 || this.#counters.size > 0 || this.#drafts.size > 0;
+  }
+
   #schedule(): void {
-    if (this.#timer || this.#writing) return;
+    if (this.#timer) return;
     const delay = this.#failures === 0 ? this.#flushIntervalMs : this.#retryDelay();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#kick();
+      this.#send(false);
     }, delay);
   }
 
   /**
-   * Group commit for events someone waits on (a client, for a stored event to go out): the
-   * batch starts once the current turn of the event loop is done, so everything enqueued in
-   * the same turn shares it, and while a batch is being written the next one gathers.
+   * Group commit for events someone waits on: the batch is sent once the current turn of the
+   * event loop is done, so everything enqueued in the same turn shares it.
    */
   #soon(): void {
-    // A batch in flight is followed by the next one as soon as it ends (see `#kick`).
-    if (this.#writing || this.#immediate) return;
+    if (this.#immediate) return;
     if (this.#failures > 0) {
       this.#schedule();
       return;
     }
-    this.#clearTimer();
     this.#immediate = setImmediate(() => {
       this.#immediate = undefined;
-      this.#kick();
+      this.#send(true);
     });
   }
 
   #retryDelay(): number {
     return Math.min(5_000, 100 * 2 ** this.#failures);
-  }
-
-  #kick(): void {
-    if (this.#writing) return;
-    this.#clearTimer();
-    this.#writing = this.#writeBatch()
-      .catch(() => {})
-      .finally(() => {
-        this.#writing = undefined;
-        if (this.#queue.length > 0 || this.#counters.size > 0 || this.#drafts.size > 0) {
-          if (this.#queue.length >= this.#maxBatch && this.#failures === 0) this.#kick();
-          else if (this.#queue.some((event) => event.written)) this.#soon();
-          else this.#schedule();
-        }
-      });
   }
 
   #clearTimer(): void {
@@ -212,49 +221,99 @@ export class EventWriter {
     this.#immediate = undefined;
   }
 
-  async #writeBatch(): Promise<void> {
-    const batch = this.#queue.slice(0, this.#maxBatch);
+  /**
+   * Sends the next batch, unless it has to wait: for the failed batches to come back before a
+   * retry, for a free place in flight, or (`urgent` false: nobody waits on it) for the batch
+   * in flight. What waits is sent when a batch's answer comes (`#next`).
+   */
+  #send(urgent: boolean): void {
+    this.#clearTimer();
+    if (this.#inFlight.length > 0 && (this.#failures > 0 || !urgent)) return;
+    if (this.#inFlight.length >= MAX_IN_FLIGHT || !this.#hasWork()) return;
+    const events = this.#queue.splice(0, this.#maxBatch);
+    this.#requeued = Math.max(0, this.#requeued - events.length);
     const counters = this.#counters;
     this.#counters = new Map();
     // Drafts go with the batch that empties the queue, so a draft is never removed before the
     // event that ends its response is written.
-    const drafts =
-      batch.length === this.#queue.length
-        ? this.#drafts
-        : new Map<string, { sessionId: string; text: string | null }>();
+    const drafts = this.#queue.length === 0 ? this.#drafts : new Map<string, Draft>();
     if (drafts === this.#drafts) this.#drafts = new Map();
-    const waitingSince = batch[0]?.enqueuedAt ?? 0;
+    let result: Promise<void>;
     try {
-      const params = batchParams(batch, counters, drafts);
-      if (params) await this.#query(batchSql, params);
-      this.#queue.splice(0, batch.length);
-      for (const event of batch) event.written?.();
-      this.#failures = 0;
-      this.stats.batches += 1;
-      this.stats.rows += batch.length;
-      this.stats.lastBatchSize = batch.length;
-      this.stats.maxBatchSize = Math.max(this.stats.maxBatchSize, batch.length);
-      if (batch.length > 0) {
-        const lagMs = performance.now() - waitingSince;
-        this.stats.maxLagMs = Math.max(this.stats.maxLagMs, lagMs);
-        this.#lags.record(Math.max(1, Math.round(lagMs * 1000)));
-      }
+      result = this.#write(batchSql, batchParams(events, counters, drafts));
     } catch (error) {
-      // Put the counters and drafts back (newer drafts win); the events never left the queue.
-      for (const [sessionId, delta] of counters) this.count(sessionId, delta);
-      for (const [responseId, draft] of drafts) {
-        if (!this.#drafts.has(responseId)) this.#drafts.set(responseId, draft);
+      result = Promise.reject(error);
+    }
+    // Handled below once the batches before it are; until then a failure must not count as unhandled.
+    result.catch(() => {});
+    const previous = this.#inFlight.at(-1)?.handled ?? Promise.resolve();
+    const batch: Batch = { events, counters, drafts, handled: previous };
+    batch.handled = previous
+      .then(() => result)
+      .then(
+        () => this.#committed(batch),
+        (error: unknown) => this.#failed(batch, error),
+      );
+    this.#inFlight.push(batch);
+  }
+
+  #committed(batch: Batch): void {
+    this.#inFlight.shift();
+    this.#failures = 0;
+    this.stats.batches += 1;
+    this.stats.rows += batch.events.length;
+    this.stats.lastBatchSize = batch.events.length;
+    this.stats.maxBatchSize = Math.max(this.stats.maxBatchSize, batch.events.length);
+    if (batch.events.length > 0) {
+      const lagMs = performance.now() - batch.events[0]!.enqueuedAt;
+      this.stats.maxLagMs = Math.max(this.stats.maxLagMs, lagMs);
+      this.#lags.record(Math.max(1, Math.round(lagMs * 1000)));
+    }
+    for (const event of batch.events) {
+      try {
+        event.written?.();
+      } catch (error) {
+        this.#logger.error({ err: error }, 'a written-event callback threw');
       }
+    }
+    this.#next();
+  }
+
+  /**
+   * Puts a failed batch's events back at the front of the queue (after those of earlier failed
+   * batches), and its counters and drafts back where no newer ones came meanwhile.
+   */
+  #failed(batch: Batch, error: unknown): void {
+    this.#inFlight.shift();
+    this.#queue.splice(this.#requeued, 0, ...batch.events);
+    this.#requeued += batch.events.length;
+    for (const [sessionId, delta] of batch.counters) addCounts(this.#counters, sessionId, delta);
+    for (const [responseId, draft] of batch.drafts) {
+      const current = this.#drafts.get(responseId);
+      if (!current || current.version < draft.version) this.#drafts.set(responseId, draft);
+    }
+    // A batch behind a failed one was not run; only the failure itself counts.
+    if ((error as { skipped?: unknown } | null)?.skipped !== true) {
       this.#failures += 1;
       this.stats.failures += 1;
       this.#logger.error(
-        { err: error, rows: batch.length, attempt: this.#failures },
+        { err: error, rows: batch.events.length, attempt: this.#failures },
         'event batch write failed; will retry',
       );
       // A deleted session's events fail on their foreign key and would block everyone's.
-      this.#dropOrphans(batch);
-      throw error;
+      this.#dropOrphans(batch.events);
     }
+    this.#next();
+  }
+
+  /** After an answer: sends or schedules what waits, or the retry once every batch is back. */
+  #next(): void {
+    if (!this.#hasWork()) return;
+    if (this.#failures > 0) {
+      if (this.#inFlight.length === 0) this.#schedule();
+    } else if (this.#queue.length >= this.#maxBatch) this.#send(true);
+    else if (this.#queue.some((event) => event.written)) this.#soon();
+    else this.#schedule();
   }
 
   /**
@@ -270,18 +329,28 @@ export class EventWriter {
       .then((rows) => {
         const alive = new Set(rows.map((row) => row.id));
         const gone = new Set(sessionIds.filter((id) => !alive.has(id)));
-        const before = this.#queue.length;
-        this.#queue = this.#queue.filter((event) => !gone.has(event.sessionId));
-        for (const id of gone) this.#counters.delete(id);
-        if (this.#queue.length < before) {
-          this.#logger.warn(
-            { dropped: before - this.#queue.length },
-            'dropped events of deleted sessions',
-          );
+        let dropped = 0;
+        for (const id of gone) {
+          const before = this.pending;
+          this.forget(id);
+          dropped += before - this.pending;
         }
+        if (dropped > 0) this.#logger.warn({ dropped }, 'dropped events of deleted sessions');
       })
       .catch(() => {});
   }
+}
+
+function addCounts(
+  counters: Map<string, CounterDelta>,
+  sessionId: string,
+  delta: Partial<CounterDelta>,
+): void {
+  const current = counters.get(sessionId) ?? { messages: 0, inputTokens: 0, outputTokens: 0 };
+  current.messages += whole(delta.messages);
+  current.inputTokens += whole(delta.inputTokens);
+  current.outputTokens += whole(delta.outputTokens);
+  counters.set(sessionId, current);
 }
 
 /**
@@ -323,9 +392,8 @@ const batchSql = `with inserted as (
 function batchParams(
   batch: readonly PendingEvent[],
   counters: ReadonlyMap<string, CounterDelta>,
-  drafts: ReadonlyMap<string, { sessionId: string; text: string | null }>,
-): unknown[] | undefined {
-  if (batch.length === 0 && counters.size === 0 && drafts.size === 0) return undefined;
+  drafts: ReadonlyMap<string, Draft>,
+): unknown[] {
   const params: unknown[][] = Array.from({ length: 13 }, () => []);
   for (const event of batch) {
     params[0]!.push(event.sessionId);

@@ -4,6 +4,8 @@
  */
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { parentPort, workerData } from 'node:worker_threads';
+import { orderedWrites, type OrderedWrite } from './ordered-writes.ts';
+import { serveRequests } from './thread-client.ts';
 
 export type Request = { id: number } & (
   | {
@@ -16,14 +18,12 @@ export type Request = { id: number } & (
       tx?: number;
     }
   | { op: 'exec'; sql: string; tx?: number }
+  /** An event batch: run in order after every earlier write (see `ordered-writes.ts`). */
+  | ({ op: 'write' } & OrderedWrite)
   | { op: 'begin' }
   | { op: 'end'; tx: number; commit: boolean }
   | { op: 'close' }
 );
-
-export type Response =
-  | { id: number; result: unknown }
-  | { id: number; error: { message: string } & Record<string, unknown> };
 
 if (!parentPort) throw new Error('pglite-thread-main.ts runs only as a worker thread');
 const port = parentPort;
@@ -38,21 +38,11 @@ const transactions = new Map<
 let nextTx = 1;
 const asText = (value: string) => value;
 
-port.on('message', (request: Request) => {
-  void handle(request).then(
-    (result) => reply({ id: request.id, result }),
-    (error: unknown) => reply({ id: request.id, error: describe(error) }),
-  );
+const write = orderedWrites(async (sql, params) => {
+  await pglite.query(sql, params);
 });
 
-/** Answers a request; a result that cannot cross threads becomes an error for its caller. */
-function reply(response: Response): void {
-  try {
-    port.postMessage(response);
-  } catch (error) {
-    port.postMessage({ id: response.id, error: describe(error) } satisfies Response);
-  }
-}
+serveRequests(port, handle);
 
 async function handle(request: Request): Promise<unknown> {
   switch (request.op) {
@@ -70,6 +60,9 @@ async function handle(request: Request): Promise<unknown> {
       const results = await target.exec(request.sql);
       return results.map(({ rows, fields, affectedRows }) => ({ rows, fields, affectedRows }));
     }
+    case 'write':
+      await write(request);
+      return null;
     case 'begin':
       return begin();
     case 'end': {
@@ -114,17 +107,4 @@ function openTransaction(id: number) {
   const open = transactions.get(id);
   if (!open) throw new Error(`transaction ${id} is not open`);
   return open;
-}
-
-/** An error as plain data, keeping Postgres's fields (code, detail, constraint…). */
-function describe(error: unknown): { message: string } & Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error) };
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(error)) {
-    // The statement and its parameters can be large; the rest is what callers match on.
-    if (key === 'query' || key === 'params' || typeof value === 'function') continue;
-    if (value === undefined || (typeof value === 'object' && value !== null)) continue;
-    fields[key] = value;
-  }
-  return { ...fields, message: error.message, name: error.name };
 }

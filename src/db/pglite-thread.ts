@@ -13,7 +13,9 @@
  * against 0.8 ms for a one-row batch).
  */
 import { Worker } from 'node:worker_threads';
-import type { Request, Response } from './pglite-thread-main.ts';
+import { orderedSender } from './ordered-writes.ts';
+import type { Request } from './pglite-thread-main.ts';
+import { ThreadClient, type DistributiveOmit } from './thread-client.ts';
 
 /** What a query returns, as PGlite returns it. */
 export interface ThreadResults {
@@ -34,28 +36,22 @@ export interface ThreadQueries {
   exec(sql: string): Promise<ThreadResults[]>;
 }
 
-type Pending = { resolve(value: unknown): void; reject(error: unknown): void };
-
 /** PGlite on a worker thread; create it with `startPgliteThread`. */
 export class PgliteThread implements ThreadQueries {
-  readonly #thread: Worker;
-  readonly #pending = new Map<number, Pending>();
-  #nextId = 1;
-  #exited: Error | undefined;
-  #closing = false;
+  readonly #client: ThreadClient<DistributiveOmit<Request, 'id'>>;
 
   /** `onLost` is told when the thread dies other than by `close()`. */
   constructor(thread: Worker, onLost: (error: Error) => void = () => {}) {
-    this.#thread = thread;
-    thread.on('message', (response: Response) => this.#settle(response));
-    const lost = (error: Error) => {
-      const first = this.#exited === undefined;
-      this.#fail(error);
-      if (first && !this.#closing) onLost(error);
-    };
-    thread.on('error', lost);
-    thread.on('exit', (code) => lost(new Error(`the PGlite thread exited (code ${code})`)));
+    this.#client = new ThreadClient(thread, 'PGlite', onLost);
   }
+
+  /**
+   * Runs an event batch after every batch sent before it, without waiting for their answers;
+   * see `ordered-writes.ts`.
+   */
+  readonly write = orderedSender(async (write) => {
+    await this.#call({ op: 'write', ...write });
+  });
 
   query(sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<ThreadResults> {
     return this.#call({
@@ -97,45 +93,14 @@ export class PgliteThread implements ThreadQueries {
 
   /** Closes the database cleanly (checkpoint, files closed), then stops the thread. */
   async close(): Promise<void> {
-    this.#closing = true;
-    if (!this.#exited) {
-      // PGlite's close waits for a transaction still open; the thread is stopped regardless.
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
-      });
-      await Promise.race([this.#call({ op: 'close' }).catch(() => {}), timeout]);
-      clearTimeout(timer);
-    }
-    await this.#thread.terminate();
+    // PGlite's close waits for a transaction still open; the thread is stopped regardless.
+    await this.#client.terminate({ op: 'close' }, CLOSE_TIMEOUT_MS);
   }
 
   #call(request: DistributiveOmit<Request, 'id'>): Promise<unknown> {
-    if (this.#exited) return Promise.reject(this.#exited);
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#thread.postMessage({ ...request, id });
-      this.#pending.set(id, { resolve, reject });
-    });
-  }
-
-  #settle(response: Response): void {
-    const pending = this.#pending.get(response.id);
-    if (!pending) return;
-    this.#pending.delete(response.id);
-    if ('error' in response)
-      pending.reject(Object.assign(new Error(response.error.message), response.error));
-    else pending.resolve(response.result);
-  }
-
-  #fail(error: Error): void {
-    this.#exited ??= error;
-    for (const pending of this.#pending.values()) pending.reject(error);
-    this.#pending.clear();
+    return this.#client.call(request);
   }
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function queryOptions({ rowMode, parsers }: QueryOptions) {
   return {
