@@ -175,3 +175,46 @@ export function sampleProcess(pid: number, intervalMs = 200) {
     },
   };
 }
+
+/** The machine's CPU time since boot, in clock ticks, from the aggregate `cpu` line of /proc/stat. */
+export interface MachineCpuTimes {
+  /** user + nice + system + irq + softirq: time spent running something. */
+  busy: number;
+  /** idle + iowait: time no task wanted a CPU (or waited on I/O). */
+  idle: number;
+  /** Time the hypervisor ran someone else while this VM had work to do. */
+  steal: number;
+  total: number;
+}
+
+export function readMachineCpu(): MachineCpuTimes {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice; guest time is already
+  // counted in user and nice, so it is left out of the total.
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] =
+    line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + irq + softirq;
+  return { busy, idle: idle + iowait, steal, total: busy + idle + iowait + steal };
+}
+
+/** Share of the machine's CPU time over a window, in percent with one decimal. */
+export interface MachineUsage {
+  steal_percent: number;
+  busy_percent: number;
+}
+
+/** Reads /proc/stat now; `stop()` reads it again and returns the shares over the window between. */
+export function sampleMachine() {
+  const first = readMachineCpu();
+  return {
+    stop(): MachineUsage {
+      const last = readMachineCpu();
+      const total = last.total - first.total;
+      const percent = (ticks: number) => (total > 0 ? Math.round((ticks / total) * 1000) / 10 : 0);
+      return {
+        steal_percent: percent(last.steal - first.steal),
+        busy_percent: percent(last.busy - first.busy),
+      };
+    },
+  };
+}

@@ -1,6 +1,8 @@
 /** The benchmark's result file shape and its Markdown rendering, with the targets checked. */
 import type { DurabilityResult } from './durability.ts';
+import type { MachineUsage } from './processes.ts';
 import type { ProfileSummary } from './profile-summary.ts';
+import { median, round } from './stats.ts';
 
 interface Spread {
   p50: number;
@@ -11,6 +13,8 @@ interface Spread {
 export interface LoadRun {
   relay: string;
   sessions: number;
+  /** Which run of this level and relay, from 1; the relays take turns, repeat by repeat. */
+  repeat: number;
   connect_failed: number;
   connect_ms: number;
   completed: number;
@@ -38,6 +42,37 @@ export interface LoadRun {
     };
   };
   durability: DurabilityResult | undefined;
+  /** The whole machine over the load window: CPU stolen by the hypervisor, and CPU in use. */
+  machine: MachineUsage;
+}
+
+/**
+ * One level and relay over all its repeats: the medians of the figures that vary from run to
+ * run, and the failures, tokens and durability of all repeats together (a failure in any repeat
+ * counts).
+ */
+export interface LevelSummary {
+  relay: string;
+  sessions: number;
+  repeats: number;
+  added_latency_ms: Spread;
+  /** Each repeat's added-latency p99, in repeat order. */
+  added_p99_per_repeat: number[];
+  first_token_added_p99?: number;
+  later_tokens_added_p99?: number;
+  first_token_ms: { p50: number; p99: number };
+  cpu_seconds: number;
+  peak_rss_mib: number;
+  loop_delay_p99?: number;
+  write_batches?: { batches: number; rows_per_batch: number; max_batch_size: number };
+  write_lag_p99?: number;
+  steal_percent: number;
+  completed: number;
+  failed: number;
+  connect_failed: number;
+  tokens_expected: number;
+  tokens_received: number;
+  durability?: Omit<DurabilityResult, 'sessions' | 'problems'> & { repeats_passed: number };
 }
 
 export interface IdleRun {
@@ -69,9 +104,13 @@ export interface BenchResult {
     tokens: number;
     rate: number;
     rampMs: number;
+    /** Runs per level and relay. */
+    repeat: number;
     expected_reply_ms: number;
   };
   runs: LoadRun[];
+  /** `runs` summarized per level and relay (see `summarizeLevels`), for readers of the file. */
+  medians?: LevelSummary[];
   idle: IdleRun[];
   profiles: { sessions: number; top: ProfileSummary }[];
   duration_s: number;
@@ -89,22 +128,131 @@ const ratio = (value: number, floor: number | undefined) =>
     ? ''
     : ` (${(value / floor).toFixed(2)}×)`;
 
-/** Highest session count whose added-latency p99 is ≤ 100 ms with every session complete. */
-export function capacity(runs: LoadRun[], relay: string): number {
+/** The median of what `pick` reads from each run, rounded for the report; undefined when none has it. */
+function medianOf(runs: LoadRun[], pick: (run: LoadRun) => number | undefined): number | undefined {
+  const values = runs.map(pick).filter((value): value is number => value !== undefined);
+  return values.length === 0 ? undefined : round(median(values));
+}
+
+const sum = (runs: LoadRun[], pick: (run: LoadRun) => number) =>
+  runs.reduce((total, run) => total + pick(run), 0);
+
+/** The runs of one level and relay, summarized (see `LevelSummary`). */
+export function summarizeLevel(runs: LoadRun[]): LevelSummary {
+  const sorted = [...runs].sort((a, b) => a.repeat - b.repeat);
+  const first = sorted[0];
+  if (!first) throw new Error('summarizeLevel needs at least one run');
+  const of = (pick: (run: LoadRun) => number | undefined) => medianOf(sorted, pick);
+  const required = (pick: (run: LoadRun) => number) => of(pick)!;
+  const writers = sorted.flatMap((run) =>
+    run.server.event_writer ? [run.server.event_writer] : [],
+  );
+  const checks = sorted.flatMap((run) => (run.durability ? [run.durability] : []));
+  const checked = (pick: (check: DurabilityResult) => number) =>
+    checks.reduce((total, check) => total + pick(check), 0);
+  return {
+    relay: first.relay,
+    sessions: first.sessions,
+    repeats: sorted.length,
+    added_latency_ms: {
+      p50: required((run) => run.added_latency_ms.p50),
+      p99: required((run) => run.added_latency_ms.p99),
+      max: required((run) => run.added_latency_ms.max),
+    },
+    added_p99_per_repeat: sorted.map((run) => run.added_latency_ms.p99),
+    first_token_added_p99: of((run) => run.first_token_added_ms?.p99),
+    later_tokens_added_p99: of((run) => run.later_tokens_added_ms?.p99),
+    first_token_ms: {
+      p50: required((run) => run.first_token_ms.p50),
+      p99: required((run) => run.first_token_ms.p99),
+    },
+    cpu_seconds: required((run) => run.server.cpu_seconds),
+    peak_rss_mib: required((run) => run.server.peak_rss_mib),
+    loop_delay_p99: of((run) => run.server.event_loop_delay_ms?.p99),
+    write_batches:
+      writers.length === 0
+        ? undefined
+        : {
+            batches: round(median(writers.map((writer) => writer.batches))),
+            rows_per_batch: round(
+              median(writers.map((writer) => writer.rows / Math.max(1, writer.batches))),
+            ),
+            max_batch_size: round(median(writers.map((writer) => writer.max_batch_size))),
+          },
+    write_lag_p99: of((run) => run.server.event_writer?.lag_ms.p99),
+    steal_percent: Math.round(median(sorted.map((run) => run.machine.steal_percent)) * 10) / 10,
+    completed: sum(sorted, (run) => run.completed),
+    failed: sum(sorted, (run) => run.failed),
+    connect_failed: sum(sorted, (run) => run.connect_failed),
+    tokens_expected: sum(sorted, (run) => run.tokens_expected),
+    tokens_received: sum(sorted, (run) => run.tokens_received),
+    durability:
+      checks.length === 0
+        ? undefined
+        : {
+            // Every repeat must have been checked and passed.
+            passed: checks.length === sorted.length && checks.every((check) => check.passed),
+            repeats_passed: checks.filter((check) => check.passed).length,
+            events_seen: checked((check) => check.events_seen),
+            events_found: checked((check) => check.events_found),
+            missing: checked((check) => check.missing),
+            duplicated: checked((check) => check.duplicated),
+            out_of_order: checked((check) => check.out_of_order),
+          },
+  };
+}
+
+/** One summary per level and relay, in the order the runs first appear (level by level). */
+export function summarizeLevels(runs: LoadRun[]): LevelSummary[] {
+  const groups = new Map<string, LoadRun[]>();
+  for (const run of runs) {
+    const key = `${run.sessions} ${run.relay}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  return [...groups.values()].map(summarizeLevel);
+}
+
+/**
+ * Highest session count whose median added-latency p99 is ≤ 100 ms with every session of every
+ * repeat complete.
+ */
+export function capacity(levels: LevelSummary[], relay: string): number {
   let best = 0;
-  for (const run of runs
+  for (const level of levels
     .filter((candidate) => candidate.relay === relay)
     .sort((a, b) => a.sessions - b.sessions)) {
-    if (run.added_latency_ms.p99 <= 100 && run.failed === 0 && run.connect_failed === 0)
-      best = run.sessions;
+    if (level.added_latency_ms.p99 <= 100 && level.failed === 0 && level.connect_failed === 0)
+      best = level.sessions;
     else break;
   }
   return best;
 }
 
+/**
+ * "p99 199 ms"; over several repeats "median p99 199 ms of 151 / 260 / 199 ms" (repeat order).
+ */
+function medianText(values: number[], what = ''): string {
+  const middle = round(median(values));
+  const label = what ? `${what} ` : '';
+  return values.length === 1
+    ? `${label}${middle} ms`
+    : `median ${label}${middle} ms of ${values.join(' / ')} ms`;
+}
+
+/**
+ * Checks the targets against the medians over repeats; the targets about failures, lost tokens
+ * and durability hold only if they hold in every repeat.
+ */
 export function evaluateTargets(result: BenchResult): Target[] {
+  const levels = summarizeLevels(result.runs);
   const find = (relay: string, sessions: number) =>
-    result.runs.find((run) => run.relay === relay && run.sessions === sessions);
+    levels.find((level) => level.relay === relay && level.sessions === sessions);
+  /** What `pick` reads from each repeat of a level, in repeat order. */
+  const perRepeat = (relay: string, sessions: number, pick: (run: LoadRun) => number) =>
+    result.runs
+      .filter((run) => run.relay === relay && run.sessions === sessions)
+      .sort((a, b) => a.repeat - b.repeat)
+      .map(pick);
   const targets: Target[] = [];
   const full = find('parley', 1000);
   const fullFloor = find('floor', 1000);
@@ -112,16 +260,25 @@ export function evaluateTargets(result: BenchResult): Target[] {
     const limit = fullFloor ? 1.5 * fullFloor.added_latency_ms.p99 : Number.NaN;
     const ok =
       full.failed === 0 &&
+      full.connect_failed === 0 &&
       full.tokens_received === full.tokens_expected &&
       full.durability?.passed === true;
+    const durability = !full.durability?.passed
+      ? 'FAILED'
+      : full.repeats > 1
+        ? `passed ${full.durability.repeats_passed}/${full.repeats}`
+        : 'passed';
     targets.push({
       target: '1,000 sessions: none failed, no token lost, durability check passes',
-      measured: `${full.completed}/${full.sessions} complete, ${full.tokens_received}/${full.tokens_expected} tokens, durability ${full.durability?.passed ? 'passed' : 'FAILED'}`,
+      measured:
+        (full.repeats > 1 ? `all ${full.repeats} repeats: ` : '') +
+        `${full.completed}/${full.sessions * full.repeats} complete, ${full.tokens_received}/${full.tokens_expected} tokens, durability ${durability}`,
       met: ok,
     });
+    const p99s = (relay: string) => perRepeat(relay, 1000, (run) => run.added_latency_ms.p99);
     targets.push({
       target: '1,000 sessions: added-latency p99 ≤ 1.5 × floor p99',
-      measured: `${full.added_latency_ms.p99} ms vs ${fullFloor?.added_latency_ms.p99 ?? '?'} ms (limit ${Number.isFinite(limit) ? limit.toFixed(1) : '?'} ms)`,
+      measured: `${medianText(p99s('parley'))} vs floor ${fullFloor ? medianText(p99s('floor')) : '?'} (limit ${Number.isFinite(limit) ? limit.toFixed(1) : '?'} ms)`,
       met: fullFloor ? full.added_latency_ms.p99 <= limit : null,
     });
   }
@@ -130,23 +287,30 @@ export function evaluateTargets(result: BenchResult): Target[] {
   if (mid) {
     targets.push({
       target: '300 sessions: added-latency p99 ≤ 25 ms',
-      measured: `${mid.added_latency_ms.p99} ms`,
+      measured: medianText(perRepeat('parley', 300, (run) => run.added_latency_ms.p99)),
       met: mid.added_latency_ms.p99 <= 25,
     });
+    const ttft = (relay: string) => perRepeat(relay, 300, (run) => run.first_token_ms.p50);
     targets.push({
       target: '300 sessions: time to first token p50 ≤ floor + 10 ms',
-      measured: `${mid.first_token_ms.p50} ms vs floor ${midFloor?.first_token_ms.p50 ?? '?'} ms`,
+      measured: `${medianText(ttft('parley'))} vs floor ${midFloor ? medianText(ttft('floor')) : '?'}`,
       met: midFloor ? mid.first_token_ms.p50 <= midFloor.first_token_ms.p50 + 10 : null,
     });
   }
-  const parleyCapacity = capacity(result.runs, 'parley');
-  const floorCapacity = capacity(result.runs, 'floor');
+  const parleyCapacity = capacity(levels, 'parley');
+  const floorCapacity = capacity(levels, 'floor');
   if (floorCapacity > 0) {
     const top = Math.max(...result.settings.levels);
-    const capped = floorCapacity === top ? ` (the floor passed every level up to ${top})` : '';
+    const repeats = Math.max(...levels.map((level) => level.repeats));
+    const notes = [
+      ...(repeats > 1 ? [`median p99 of ${repeats} repeats per level`] : []),
+      ...(floorCapacity === top ? [`the floor passed every level up to ${top}`] : []),
+    ];
     targets.push({
       target: 'sessions at p99 ≤ 100 ms, Parley ÷ floor ≥ 0.7',
-      measured: `${parleyCapacity} ÷ ${floorCapacity} = ${(parleyCapacity / floorCapacity).toFixed(2)}${capped}`,
+      measured:
+        `${parleyCapacity} ÷ ${floorCapacity} = ${(parleyCapacity / floorCapacity).toFixed(2)}` +
+        (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
       met: parleyCapacity / floorCapacity >= 0.7,
     });
   }
@@ -164,12 +328,18 @@ export function evaluateTargets(result: BenchResult): Target[] {
           : null,
     });
   }
-  const loaded = full ?? result.runs.filter((run) => run.relay === 'parley').at(-1);
-  if (loaded?.server.event_writer) {
+  const loaded = full ?? levels.filter((level) => level.relay === 'parley').at(-1);
+  if (loaded?.write_lag_p99 !== undefined) {
+    const writers = result.runs
+      .filter((run) => run.relay === 'parley' && run.sessions === loaded.sessions)
+      .sort((a, b) => a.repeat - b.repeat)
+      .flatMap((run) => (run.server.event_writer ? [run.server.event_writer] : []));
+    const lags = writers.map((writer) => writer.lag_ms.p99);
+    const max = Math.max(...writers.map((writer) => writer.lag_ms.max));
     targets.push({
       target: `event writes keep up at ${loaded.sessions} sessions (${result.database}): lag p99 ≤ 1 s`,
-      measured: `p99 ${loaded.server.event_writer.lag_ms.p99} ms, max ${loaded.server.event_writer.lag_ms.max} ms`,
-      met: loaded.server.event_writer.lag_ms.p99 <= 1000,
+      measured: `${medianText(lags, 'p99')}, max ${max} ms`,
+      met: loaded.write_lag_p99 <= 1000,
     });
   }
   return targets;
@@ -178,65 +348,98 @@ export function evaluateTargets(result: BenchResult): Target[] {
 export function renderReport(result: BenchResult): string {
   result.targets ??= evaluateTargets(result);
   const { machine, settings } = result;
+  const levels = summarizeLevels(result.runs);
+  const repeated = settings.repeat > 1;
+  const steal = result.runs.map((run) => run.machine.steal_percent);
+  const stealRange =
+    steal.length === 0
+      ? ''
+      : Math.min(...steal) === Math.max(...steal)
+        ? `; CPU steal ${Math.min(...steal)} %`
+        : `; CPU steal ${Math.min(...steal)}–${Math.max(...steal)} % across runs`;
   const lines: string[] = [];
   lines.push(`## Parley benchmark — ${result.database}, ${result.mode} run`);
   lines.push('');
   lines.push(
     `${machine.cores} cores (${machine.cpu}), ${machine.memory_gib} GiB, Node ${machine.node}, ${machine.platform}; ` +
-      `commit ${result.commit}; ${result.date.slice(0, 16).replace('T', ' ')} UTC; ${result.duration_s} s.`,
+      `commit ${result.commit}; ${result.date.slice(0, 16).replace('T', ' ')} UTC; ${result.duration_s} s; ` +
+      `${repeated ? `${settings.repeat} runs` : 'one run'} per level and relay${stealRange}.`,
   );
   lines.push(
     `Each session sends one message; the upstream streams ${settings.tokens} tokens at ${settings.rate} tokens/s; ` +
       `starts are spread over ${settings.rampMs} ms. Upstream, relay and load generator share the machine.`,
   );
   lines.push('');
-  lines.push(
-    '| sessions | relay | added p50 | added p99 | added max | added p99: first tokens / the rest | first token p50 / p99 | tokens | failed | server CPU | peak RSS | loop delay p99 | write batches (rows/max) | write lag p99 | durability |',
-  );
-  lines.push(
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-  );
-  for (const run of result.runs) {
-    const floor =
-      run.relay === 'floor'
-        ? undefined
-        : result.runs.find((other) => other.relay === 'floor' && other.sessions === run.sessions);
-    const writer = run.server.event_writer;
-    const tokens =
-      run.tokens_received === run.tokens_expected
-        ? `${run.tokens_received} ✓`
-        : `${run.tokens_received}/${run.tokens_expected} ✗`;
+  if (repeated) {
     lines.push(
-      [
-        '',
-        run.sessions,
-        run.relay,
-        `${run.added_latency_ms.p50} ms${ratio(run.added_latency_ms.p50, floor?.added_latency_ms.p50)}`,
-        `**${run.added_latency_ms.p99} ms**${ratio(run.added_latency_ms.p99, floor?.added_latency_ms.p99)}`,
-        `${run.added_latency_ms.max} ms`,
-        run.first_token_added_ms && run.later_tokens_added_ms
-          ? `${run.first_token_added_ms.p99} / ${run.later_tokens_added_ms.p99} ms`
-          : '—',
-        `${run.first_token_ms.p50} / ${run.first_token_ms.p99} ms`,
-        tokens,
-        run.failed + run.connect_failed,
-        `${run.server.cpu_seconds.toFixed(1)} s${ratio(run.server.cpu_seconds, floor?.server.cpu_seconds)}`,
-        `${run.server.peak_rss_mib} MiB`,
-        `${run.server.event_loop_delay_ms?.p99 ?? '?'} ms`,
-        writer
-          ? `${writer.batches} (${(writer.rows / Math.max(1, writer.batches)).toFixed(1)}/${writer.max_batch_size})`
-          : '—',
-        writer ? `${writer.lag_ms.p99} ms` : '—',
-        run.durability
-          ? run.durability.passed
-            ? `✓ ${run.durability.events_found}/${run.durability.events_seen}`
-            : `✗ missing ${run.durability.missing}, dup ${run.durability.duplicated}, order ${run.durability.out_of_order}`
-          : '—',
-        '',
-      ]
-        .join(' | ')
-        .trim(),
+      `Figures are medians of ${settings.repeat} repeats (the relays take turns: floor, Parley, floor, Parley, …); ` +
+        'tokens, failed and durability count every repeat; ratios compare with the floor’s medians; ' +
+        'steal is the share of the machine’s CPU time the hypervisor gave to other guests during the load.',
     );
+    lines.push('');
+  }
+  const columns = [
+    ['sessions', '---:'],
+    ['relay', '---'],
+    ['added p50', '---:'],
+    ['added p99', '---:'],
+    ...(repeated ? [['p99 per repeat', '---:']] : []),
+    ['added max', '---:'],
+    ['added p99: first tokens / the rest', '---:'],
+    ['first token p50 / p99', '---:'],
+    ['tokens', '---:'],
+    ['failed', '---:'],
+    ['server CPU', '---:'],
+    ['steal', '---:'],
+    ['peak RSS', '---:'],
+    ['loop delay p99', '---:'],
+    ['write batches (rows/max)', '---:'],
+    ['write lag p99', '---:'],
+    ['durability', '---'],
+  ];
+  lines.push(`| ${columns.map(([name]) => name).join(' | ')} |`);
+  lines.push(`| ${columns.map(([, align]) => align).join(' | ')} |`);
+  for (const level of levels) {
+    const floor =
+      level.relay === 'floor'
+        ? undefined
+        : levels.find((other) => other.relay === 'floor' && other.sessions === level.sessions);
+    const added = level.added_latency_ms;
+    const writes = level.write_batches;
+    const tokens =
+      level.tokens_received === level.tokens_expected
+        ? `${level.tokens_received} ✓`
+        : `${level.tokens_received}/${level.tokens_expected} ✗`;
+    const durability = level.durability;
+    const cells = [
+      level.sessions,
+      level.relay,
+      `${added.p50} ms${ratio(added.p50, floor?.added_latency_ms.p50)}`,
+      `**${added.p99} ms**${ratio(added.p99, floor?.added_latency_ms.p99)}`,
+      ...(repeated ? [`${level.added_p99_per_repeat.join(' / ')} ms`] : []),
+      `${added.max} ms`,
+      level.first_token_added_p99 !== undefined && level.later_tokens_added_p99 !== undefined
+        ? `${level.first_token_added_p99} / ${level.later_tokens_added_p99} ms`
+        : '—',
+      `${level.first_token_ms.p50} / ${level.first_token_ms.p99} ms`,
+      tokens,
+      level.failed + level.connect_failed,
+      `${level.cpu_seconds.toFixed(1)} s${ratio(level.cpu_seconds, floor?.cpu_seconds)}`,
+      `${level.steal_percent.toFixed(1)} %`,
+      `${level.peak_rss_mib} MiB`,
+      `${level.loop_delay_p99 ?? '?'} ms`,
+      writes
+        ? `${writes.batches} (${writes.rows_per_batch.toFixed(1)}/${writes.max_batch_size})`
+        : '—',
+      level.write_lag_p99 === undefined ? '—' : `${level.write_lag_p99} ms`,
+      durability
+        ? durability.passed
+          ? `✓ ${durability.events_found}/${durability.events_seen}`
+          : `✗ missing ${durability.missing}, dup ${durability.duplicated}, order ${durability.out_of_order}` +
+            (repeated ? ` (${durability.repeats_passed}/${level.repeats} repeats passed)` : '')
+        : '—',
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   if (result.idle.length > 0) {
     lines.push('');

@@ -1,14 +1,23 @@
 /**
  * `npm run bench`: measures Parley against a floor (a bare relay) on this machine, in one run.
  *
- *   npm run bench                          full run on PGlite (≈ 5–8 min)
+ *   npm run bench                          full run on PGlite, 3 repeats per level (≈ 7 min)
+ *   npm run bench -- --repeat 1            one run per level (≈ 3 min; verdicts less robust)
  *   npm run bench -- --db postgres         on Postgres (DATABASE_ADMIN_URL or postgres://postgres@127.0.0.1:5432/postgres)
- *   npm run bench -- --quick               a short run for development (< 1 min)
+ *   npm run bench -- --quick               a short run for development, one repeat (< 1 min)
+ *   npm run bench -- --smoke               a few sessions, to prove the harness works (seconds)
  *   npm run bench -- --profile 1000        also writes a CPU profile of Parley at 1,000 sessions
+ *                                          (of its first repeat; that run carries the profiler)
+ *
+ * Repeats: the machine is a VM whose cores are shared with other guests, so one run of a level
+ * can be far off the next (CPU steal, the `st` of vmstat, comes and goes). Each level therefore
+ * runs `--repeat` times with the relays taking turns (floor, Parley, floor, Parley, …) so both
+ * see the same conditions; the report and the targets use the medians, and every run's figures,
+ * with the steal measured over its load window, stay in the JSON.
  *
  * Processes: the bench upstream, the relay under test (Parley as `node src/main.ts`, or the
  * floor), and the load generator, each its own process, all on 127.0.0.1, all killed by PID at
- * the end of each step. Results: bench/results/<db>[-quick].json and .md.
+ * the end of each step. Results: bench/results/<db>[-quick|-smoke].json and .md.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -31,6 +40,7 @@ import { checkDurability, type DurabilityResult } from './durability.ts';
 import type { SessionTranscript } from './load.ts';
 import {
   readProcess,
+  sampleMachine,
   sampleProcess,
   startNode,
   waitForHttp,
@@ -40,6 +50,7 @@ import { summarizeProfile } from './profile-summary.ts';
 import {
   evaluateTargets,
   renderReport,
+  summarizeLevels,
   type BenchResult,
   type LoadRun,
   type IdleRun,
@@ -61,6 +72,7 @@ const { values } = parseArgs({
     'ramp-ms': { type: 'string' },
     profile: { type: 'string' },
     only: { type: 'string' },
+    repeat: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -73,9 +85,10 @@ const defaults = {
     tokens: 100,
     rate: 20,
     rampMs: 2000,
+    repeat: 3,
   },
-  quick: { levels: [50, 300], idle: [500], tokens: 40, rate: 20, rampMs: 1000 },
-  smoke: { levels: [4], idle: [20], tokens: 10, rate: 50, rampMs: 100 },
+  quick: { levels: [50, 300], idle: [500], tokens: 40, rate: 20, rampMs: 1000, repeat: 1 },
+  smoke: { levels: [4], idle: [20], tokens: 10, rate: 50, rampMs: 100, repeat: 1 },
 }[mode];
 const numbers = (text: string | undefined, fallback: number[]) =>
   text === undefined ? fallback : text.split(',').filter(Boolean).map(Number);
@@ -85,7 +98,10 @@ const settings = {
   tokens: Number(values.tokens ?? defaults.tokens),
   rate: Number(values.rate ?? defaults.rate),
   rampMs: Number(values['ramp-ms'] ?? defaults.rampMs),
+  repeat: Number(values.repeat ?? defaults.repeat),
 };
+if (!Number.isInteger(settings.repeat) || settings.repeat < 1)
+  throw new Error(`--repeat must be a whole number ≥ 1, not ${values.repeat}`);
 const db = values.db === 'postgres' ? 'postgres' : 'pglite';
 const adminUrl =
   values['database-url'] ??
@@ -231,8 +247,14 @@ function startLoad(relayUrl: string, upstreamUrl: string): BenchProcess {
   return startNode('load', [here('load.ts'), '--url', relayUrl, '--upstream', upstreamUrl]);
 }
 
-async function loadRun(kind: string, sessions: number, upstreamUrl: string): Promise<LoadRun> {
-  const profile = kind === 'parley' && profileAt === sessions;
+async function loadRun(
+  kind: string,
+  sessions: number,
+  repeat: number,
+  upstreamUrl: string,
+): Promise<LoadRun> {
+  // One profile per run of the harness; the profiler slows the run it watches.
+  const profile = kind === 'parley' && profileAt === sessions && repeat === 1;
   const relay = await startRelay(kind, upstreamUrl, { profile });
   const load = startLoad(relay.url, upstreamUrl);
   try {
@@ -243,8 +265,9 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
     );
     await relay.metrics(); // starts the interval the next scrape reports on
     const sampler = sampleProcess(relay.process.pid);
+    const machineSampler = sampleMachine();
     loadWindow.start = performance.now();
-    const transcriptPath = path.join(workDir, `transcripts-${kind}-${sessions}.json`);
+    const transcriptPath = path.join(workDir, `transcripts-${kind}-${sessions}-${repeat}.json`);
     load.command({
       cmd: 'run',
       sessions: connected.total,
@@ -259,6 +282,7 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
       settings.rampMs + expectedReplyMs + 90_000,
     );
     const usage = sampler.stop();
+    const machine = machineSampler.stop();
     loadWindow.end = performance.now();
     const metrics = await relay.metrics();
     load.command({ cmd: 'exit' });
@@ -276,14 +300,17 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
     }
     const { event: _event, ...figures } = result;
     return {
-      relay: kind,
-      sessions,
-      connect_failed: connected.failed,
-      connect_ms: connected.ms,
       ...(figures as Omit<
         LoadRun,
-        'relay' | 'sessions' | 'connect_failed' | 'connect_ms' | 'server' | 'durability'
+        'relay' | 'repeat' | 'connect_failed' | 'connect_ms' | 'server' | 'durability' | 'machine'
       >),
+      relay: kind,
+      // The level, even when fewer sessions connected (the load generator counts those it ran):
+      // repeats are grouped by level, and connect_failed tells the shortfall.
+      sessions,
+      repeat,
+      connect_failed: connected.failed,
+      connect_ms: connected.ms,
       server: {
         cpu_seconds: Math.round(usage.cpuSeconds * 100) / 100,
         cpu_percent_of_one_core: Math.round(
@@ -295,6 +322,7 @@ async function loadRun(kind: string, sessions: number, upstreamUrl: string): Pro
         event_writer: metrics.event_writer as LoadRun['server']['event_writer'],
       },
       durability,
+      machine,
     };
   } finally {
     await load.stop();
@@ -409,16 +437,28 @@ async function main(): Promise<void> {
     const upstreamUrl = `http://127.0.0.1:${port}`;
     const runs: LoadRun[] = [];
     for (const sessions of settings.levels) {
-      for (const kind of relays) {
-        log(`${kind}: ${sessions} sessions × ${settings.tokens} tokens at ${settings.rate}/s`);
-        const run = await loadRun(kind, sessions, upstreamUrl);
-        runs.push(run);
-        log(
-          `  p50 ${run.added_latency_ms.p50} p99 ${run.added_latency_ms.p99} ms, ttft p50 ${run.first_token_ms.p50} ms, ` +
-            `${run.completed}/${run.sessions} ok, cpu ${run.server.cpu_seconds}s` +
-            (run.durability ? `, durability ${run.durability.passed ? 'ok' : 'FAILED'}` : ''),
-        );
+      // Relays take turns within a level, so a noisy stretch of the machine falls on both.
+      for (let repeat = 1; repeat <= settings.repeat; repeat += 1) {
+        for (const kind of relays) {
+          log(
+            `${kind}: ${sessions} sessions × ${settings.tokens} tokens at ${settings.rate}/s, repeat ${repeat}/${settings.repeat}`,
+          );
+          const run = await loadRun(kind, sessions, repeat, upstreamUrl);
+          runs.push(run);
+          log(
+            `  p50 ${run.added_latency_ms.p50} p99 ${run.added_latency_ms.p99} ms, ttft p50 ${run.first_token_ms.p50} ms, ` +
+              `${run.completed}/${run.sessions} ok, cpu ${run.server.cpu_seconds}s, ` +
+              `steal ${run.machine.steal_percent} %, machine busy ${run.machine.busy_percent} %` +
+              (run.durability ? `, durability ${run.durability.passed ? 'ok' : 'FAILED'}` : ''),
+          );
+        }
       }
+      if (settings.repeat > 1)
+        for (const level of summarizeLevels(runs).filter((entry) => entry.sessions === sessions))
+          log(
+            `${level.relay} ${sessions}: median p99 ${level.added_latency_ms.p99} ms ` +
+              `(${level.added_p99_per_repeat.join(' / ')}), median steal ${level.steal_percent} %`,
+          );
     }
     const idle: IdleRun[] = [];
     if (settings.idle.length > 0)
@@ -437,6 +477,7 @@ async function main(): Promise<void> {
       },
       settings: { ...settings, expected_reply_ms: expectedReplyMs },
       runs,
+      medians: summarizeLevels(runs),
       idle,
       profiles: profiles.map(({ sessions, file, window }) => ({
         sessions,
