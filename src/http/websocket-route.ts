@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -7,6 +8,7 @@ import { parseInbound, RateLimiter } from '../sessions/inbound.ts';
 import type { LiveSession } from '../sessions/live-session.ts';
 import type { SessionRegistry } from '../sessions/registry.ts';
 import type { Connection } from '../sessions/transport.ts';
+import { coalescedSend } from './coalesced-send.ts';
 
 export interface WebSocketRouteOptions {
   registry: SessionRegistry;
@@ -31,21 +33,22 @@ export function websocketRoutes(app: FastifyInstance, options: WebSocketRouteOpt
   });
   const handler = (
     socket: WebSocket,
+    raw: Duplex,
     sessionId: string | undefined,
     query: unknown,
     isNew: boolean,
   ) => {
     heartbeat.watch(socket);
-    handleSocket(socket, sessionId, query, isNew, options);
+    handleSocket(socket, raw, sessionId, query, isNew, options);
   };
   app.get('/ws/session', { websocket: true }, function newSession(socket, request) {
-    handler(socket, randomUUID(), request.query, true);
+    handler(socket, request.raw.socket, randomUUID(), request.query, true);
   });
   app.get<{ Params: { sessionId: string } }>(
     '/ws/session/:sessionId',
     { websocket: true },
     function existingSession(socket, request) {
-      handler(socket, request.params.sessionId, request.query, false);
+      handler(socket, request.raw.socket, request.params.sessionId, request.query, false);
     },
   );
 }
@@ -84,6 +87,7 @@ function startHeartbeat(intervalMs: number) {
 
 function handleSocket(
   socket: WebSocket,
+  raw: Duplex,
   sessionId: string | undefined,
   rawQuery: unknown,
   isNew: boolean,
@@ -99,10 +103,11 @@ function handleSocket(
     socket.close(CloseCode.badRequest, 'user_id must be 1-128 characters of A-Z a-z 0-9 _ . @ : -');
     return;
   }
+  const sendFrame = coalescedSend(raw, (frame) => socket.send(frame));
   const connection: Connection = {
     id: randomUUID(),
     send(frame) {
-      if (socket.readyState === socket.OPEN) socket.send(frame);
+      if (socket.readyState === socket.OPEN) sendFrame(frame);
     },
     get bufferedAmount() {
       return socket.bufferedAmount;
