@@ -4,7 +4,7 @@
  * and is killed by its PID handle by whoever started it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface BenchProcess {
@@ -22,6 +22,17 @@ export interface BenchProcess {
   command(value: Record<string, unknown>): void;
   /** Kills it (SIGKILL unless told) and waits for the exit. */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+/** Every child started and not yet exited, so an interrupted run can stop them all. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Kills (by PID) every child still running: for a harness stopped by a signal, whose children
+ * would otherwise go on loading the machine.
+ */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
 }
 
 /** Starts `node <args>` under `bash -c 'ulimit -n <hard>; exec …'`, so the PID is node's own. */
@@ -64,7 +75,13 @@ export function startNode(
     }
     backlog.push(line);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  running.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   return {
     name,
     child,
@@ -215,6 +232,36 @@ export function sampleMachine() {
         steal_percent: percent(last.steal - first.steal),
         busy_percent: percent(last.busy - first.busy),
       };
+    },
+  };
+}
+
+/**
+ * CPU seconds used over a window by every process running `command` (the Postgres server: its
+ * postmaster, background workers and the backends of the relay's connections). Processes that
+ * start during the window count from zero; one that ends during it loses its share.
+ */
+export function sampleProcessesNamed(command: string) {
+  const read = () => {
+    const seconds = new Map<number, number>();
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== command) continue;
+        seconds.set(pid, readProcess(pid).cpuSeconds);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return seconds;
+  };
+  const first = read();
+  return {
+    stop(): number {
+      let total = 0;
+      for (const [pid, seconds] of read()) total += seconds - (first.get(pid) ?? 0);
+      return Math.round(total * 100) / 100;
     },
   };
 }

@@ -31,6 +31,8 @@ export interface LoadRun {
   clock_offset_ms: number;
   server: {
     cpu_seconds: number;
+    /** On Postgres: the database server's processes over the same window (not in `cpu_seconds`). */
+    database_cpu_seconds?: number;
     cpu_percent_of_one_core: number;
     peak_rss_mib: number;
     event_loop_delay_ms: Spread;
@@ -62,6 +64,7 @@ export interface LevelSummary {
   later_tokens_added_p99?: number;
   first_token_ms: { p50: number; p99: number };
   cpu_seconds: number;
+  database_cpu_seconds?: number;
   peak_rss_mib: number;
   loop_delay_p99?: number;
   write_batches?: { batches: number; rows_per_batch: number; max_batch_size: number };
@@ -167,6 +170,7 @@ export function summarizeLevel(runs: LoadRun[]): LevelSummary {
       p99: required((run) => run.first_token_ms.p99),
     },
     cpu_seconds: required((run) => run.server.cpu_seconds),
+    database_cpu_seconds: of((run) => run.server.database_cpu_seconds),
     peak_rss_mib: required((run) => run.server.peak_rss_mib),
     loop_delay_p99: of((run) => run.server.event_loop_delay_ms?.p99),
     write_batches:
@@ -424,7 +428,10 @@ export function renderReport(result: BenchResult): string {
       `${level.first_token_ms.p50} / ${level.first_token_ms.p99} ms`,
       tokens,
       level.failed + level.connect_failed,
-      `${level.cpu_seconds.toFixed(1)} s${ratio(level.cpu_seconds, floor?.cpu_seconds)}`,
+      `${level.cpu_seconds.toFixed(1)} s${ratio(level.cpu_seconds, floor?.cpu_seconds)}` +
+        (level.database_cpu_seconds === undefined
+          ? ''
+          : ` + ${level.database_cpu_seconds.toFixed(1)} s Postgres`),
       `${level.steal_percent.toFixed(1)} %`,
       `${level.peak_rss_mib} MiB`,
       `${level.loop_delay_p99 ?? '?'} ms`,

@@ -39,8 +39,10 @@ import pg from 'pg';
 import { checkDurability, type DurabilityResult } from './durability.ts';
 import type { SessionTranscript } from './load.ts';
 import {
+  killAll,
   readProcess,
   sampleMachine,
+  sampleProcessesNamed,
   sampleProcess,
   startNode,
   waitForHttp,
@@ -266,6 +268,8 @@ async function loadRun(
     await relay.metrics(); // starts the interval the next scrape reports on
     const sampler = sampleProcess(relay.process.pid);
     const machineSampler = sampleMachine();
+    const databaseSampler =
+      kind === 'parley' && db === 'postgres' ? sampleProcessesNamed('postgres') : undefined;
     loadWindow.start = performance.now();
     const transcriptPath = path.join(workDir, `transcripts-${kind}-${sessions}-${repeat}.json`);
     load.command({
@@ -283,6 +287,7 @@ async function loadRun(
     );
     const usage = sampler.stop();
     const machine = machineSampler.stop();
+    const databaseCpuSeconds = databaseSampler?.stop();
     loadWindow.end = performance.now();
     const metrics = await relay.metrics();
     load.command({ cmd: 'exit' });
@@ -313,6 +318,7 @@ async function loadRun(
       connect_ms: connected.ms,
       server: {
         cpu_seconds: Math.round(usage.cpuSeconds * 100) / 100,
+        ...(databaseCpuSeconds === undefined ? {} : { database_cpu_seconds: databaseCpuSeconds }),
         cpu_percent_of_one_core: Math.round(
           (usage.cpuSeconds / ((settings.rampMs + expectedReplyMs) / 1000)) * 100,
         ),
@@ -496,6 +502,15 @@ async function main(): Promise<void> {
     await upstream.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+// Stopped by a signal, the harness takes its children with it (they were started by PID).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    rmSync(workDir, { recursive: true, force: true });
+    process.exit(130);
+  });
 }
 
 await main();
