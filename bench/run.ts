@@ -419,7 +419,7 @@ function gitCommit(): string {
       cwd: root,
       encoding: 'utf8',
     }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench'], {
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench', ':!bench/results'], {
       cwd: root,
       encoding: 'utf8',
     }).trim();

@@ -412,4 +412,35 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
     expect((await storedEvents(sessionId)).map((row) => row.seq)).toStrictEqual([1, 2, 3]);
     expect(await counters(sessionId)).toMatchObject({ messageCount: 2, inputTokens: 5 });
   });
+
+  test('a failing database is retried after a growing back-off, not at the flush interval', async () => {
+    const sessionId = await newSession();
+    const attempts: number[] = [];
+    const failingThrice = new EventWriter({
+      db: handle.db,
+      write: async (sql, params) => {
+        attempts.push(performance.now());
+        await (attempts.length <= 3 ? handle.write('select 1/0', []) : handle.write(sql, params));
+      },
+      logger: pino({ level: 'silent' }),
+      flushIntervalMs: 10,
+    });
+    // Counters keep arriving meanwhile, each asking for a batch within the flush interval.
+    const ticker = setInterval(() => failingThrice.count(sessionId, { messages: 1 }), 5);
+    const written = new Promise<void>((resolve) =>
+      failingThrice.enqueue(sessionId, event(1, 'after the outage'), resolve),
+    );
+    try {
+      await within(written, 5_000, 'the write after three failures');
+    } finally {
+      clearInterval(ticker);
+    }
+    await failingThrice.close();
+    const gaps = attempts.slice(1, 4).map((at, index) => at - attempts[index]!);
+    // 200, 400 and 800 ms after the first, second and third failure (a little early at most).
+    expect(gaps[0]).toBeGreaterThan(180);
+    expect(gaps[1]).toBeGreaterThan(380);
+    expect(gaps[2]).toBeGreaterThan(780);
+    expect((await storedEvents(sessionId)).map((row) => row.seq)).toStrictEqual([1]);
+  });
 });

@@ -296,6 +296,9 @@ export class EventWriter {
     if ((error as { skipped?: unknown } | null)?.skipped !== true) {
       this.#failures += 1;
       this.stats.failures += 1;
+      // The retry waits for its back-off (set once every batch is back, in `#next`), not for a
+      // flush timer set before the failure.
+      this.#clearTimer();
       this.#logger.error(
         { err: error, rows: batch.events.length, attempt: this.#failures },
         'event batch write failed; will retry',
