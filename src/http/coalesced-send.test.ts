@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { coalescedSend } from './coalesced-send.ts';
+import { COALESCE_MAX_BYTES, coalescedSend } from './coalesced-send.ts';
 
 /** A real WebSocket pair over TCP; the server side's socket counts the writes it makes. */
 async function socketPair() {
@@ -74,5 +74,22 @@ describe('coalescedSend', () => {
     send('second');
     await expect.poll(() => received).toStrictEqual(['first', 'second']);
     expect(writes.count).toBe(2);
+  });
+
+  test('a large burst leaves in pieces, so what is held back never looks like a slow client', async () => {
+    pair = await socketPair();
+    const { serverSide, raw, writes, received } = pair;
+    const send = coalescedSend(raw, (frame) => serverSide.send(frame));
+    const frame = 'y'.repeat(1_000);
+    let mostHeld = 0;
+    for (let index = 0; index < 100; index += 1) {
+      send(frame);
+      mostHeld = Math.max(mostHeld, serverSide.bufferedAmount);
+    }
+    await expect.poll(() => received.length).toBe(100);
+    // 100 kB in writes of about 16 KiB: a handful of writes, never 100 kB held at once.
+    expect(mostHeld).toBeLessThan(COALESCE_MAX_BYTES + 1_100);
+    expect(writes.count).toBeGreaterThanOrEqual(6);
+    expect(writes.count).toBeLessThanOrEqual(8);
   });
 });
