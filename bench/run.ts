@@ -419,10 +419,14 @@ function gitCommit(): string {
       cwd: root,
       encoding: 'utf8',
     }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench', ':!bench/results'], {
-      cwd: root,
-      encoding: 'utf8',
-    }).trim();
+    const dirty = execFileSync(
+      'git',
+      ['status', '--porcelain', '--', 'src', 'bench', ':!bench/results'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    ).trim();
     return dirty ? `${commit} (+ uncommitted changes)` : commit;
   } catch {
     return 'unknown';
