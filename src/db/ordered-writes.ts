@@ -10,6 +10,8 @@
  * of an older generation still queued is skipped, not run. The sender learns the new
  * generation from the failure and sends the retried batches with it.
  */
+import { describeError } from './thread-client.ts';
+
 export interface OrderedWrite {
   sql: string;
   params: unknown[];
@@ -52,19 +54,6 @@ export function orderedWrites(
     tail = result.catch(() => {});
     return result;
   };
-}
-
-/** An error as plain data that can cross threads, keeping Postgres's fields (code, detail…). */
-export function describeError(error: unknown): { message: string } & Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error) };
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(error)) {
-    // The statement and its parameters can be large; the rest is what callers match on.
-    if (key === 'query' || key === 'params' || typeof value === 'function') continue;
-    if (value === undefined || (typeof value === 'object' && value !== null)) continue;
-    fields[key] = value;
-  }
-  return { ...fields, message: error.message, name: error.name };
 }
 
 /**

@@ -4,7 +4,6 @@
  * `serveRequests`.
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { describeError } from './ordered-writes.ts';
 
 export type Answer =
   | { id: number; result: unknown }
@@ -32,10 +31,6 @@ export class ThreadClient<Request extends object> {
     };
     thread.on('error', lost);
     thread.on('exit', (code) => lost(new Error(`the ${name} thread exited (code ${code})`)));
-  }
-
-  get exited(): boolean {
-    return this.#exited !== undefined;
   }
 
   call(request: Request): Promise<unknown> {
@@ -113,4 +108,17 @@ function plainError(error: unknown): { message: string } & Record<string, unknow
   )
     return error as { message: string } & Record<string, unknown>;
   return describeError(error);
+}
+
+/** An error as plain data that can cross threads, keeping Postgres's fields (code, detail…). */
+export function describeError(error: unknown): { message: string } & Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    // The statement and its parameters can be large; the rest is what callers match on.
+    if (key === 'query' || key === 'params' || typeof value === 'function') continue;
+    if (value === undefined || (typeof value === 'object' && value !== null)) continue;
+    fields[key] = value;
+  }
+  return { ...fields, message: error.message, name: error.name };
 }
