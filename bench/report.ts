@@ -338,8 +338,8 @@ export function evaluateTargets(result: BenchResult): Target[] {
       .filter((run) => run.relay === 'parley' && run.sessions === loaded.sessions)
       .sort((a, b) => a.repeat - b.repeat)
       .flatMap((run) => (run.server.event_writer ? [run.server.event_writer] : []));
-    const lags = writers.map((writer) => writer.lag_ms.p99);
-    const max = Math.max(...writers.map((writer) => writer.lag_ms.max));
+    const lags = writers.map((writer) => round(writer.lag_ms.p99));
+    const max = round(Math.max(...writers.map((writer) => writer.lag_ms.max)));
     targets.push({
       target: `event writes keep up at ${loaded.sessions} sessions (${result.database}): lag p99 ≤ 1 s`,
       measured: `${medianText(lags, 'p99')}, max ${max} ms`,

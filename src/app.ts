@@ -55,7 +55,6 @@ export async function buildParley(config: Config, logger: Logger): Promise<Parle
 
 async function assemble(config: Config, logger: Logger, database: DatabaseHandle): Promise<Parley> {
   const writer = new EventWriter({
-    db: database.db,
     write: database.write,
     logger,
     flushIntervalMs: config.database.flushIntervalMs,

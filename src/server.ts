@@ -76,6 +76,7 @@ export async function createServer({
     ratePerSecond: config.limits.ratePerSecond,
     rateBurst: config.limits.rateBurst,
     pingIntervalMs: config.limits.pingIntervalMs,
+    maxBufferedBytes: config.resume.maxBufferedBytes,
   });
   sessionsRoutes(app, {
     db: database.db,

@@ -49,7 +49,6 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
   });
   beforeEach(() => {
     writer = new EventWriter({
-      db: handle.db,
       write: handle.write,
       logger: pino({ level: 'silent' }),
       flushIntervalMs,
@@ -336,7 +335,6 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
     let inFlight = 0;
     let mostInFlight = 0;
     const slow = new EventWriter({
-      db: handle.db,
       // The answer of every batch comes 100 ms late, as from a main thread busy relaying.
       write: async (sql, params) => {
         inFlight += 1;
@@ -381,7 +379,6 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
     const outcomes: string[] = [];
     let calls = 0;
     const failingOnce = new EventWriter({
-      db: handle.db,
       // The first batch fails in the database (division by zero) on the real ordered path.
       write: async (sql, params) => {
         calls += 1;
@@ -417,7 +414,6 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
     const sessionId = await newSession();
     const attempts: number[] = [];
     const failingThrice = new EventWriter({
-      db: handle.db,
       write: async (sql, params) => {
         attempts.push(performance.now());
         await (attempts.length <= 3 ? handle.write('select 1/0', []) : handle.write(sql, params));
@@ -442,5 +438,66 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
     expect(gaps[1]).toBeGreaterThan(380);
     expect(gaps[2]).toBeGreaterThan(780);
     expect((await storedEvents(sessionId)).map((row) => row.seq)).toStrictEqual([1]);
+  });
+
+  test('a retry that fails again stays in front of the events behind it', async () => {
+    const sessionId = await newSession();
+    const outcomes: string[] = [];
+    let calls = 0;
+    const writer2 = new EventWriter({
+      // The first batch and the first retry fail in the database.
+      write: async (sql, params) => {
+        calls += 1;
+        try {
+          await (calls === 1 || calls === 4
+            ? handle.write('select 1/0', [])
+            : handle.write(sql, params));
+          outcomes.push('ok');
+        } catch (error) {
+          outcomes.push((error as { skipped?: boolean }).skipped ? 'skipped' : 'failed');
+          throw error;
+        }
+      },
+      logger: pino({ level: 'silent' }),
+      flushIntervalMs,
+      // Two events a batch, sent at once: three batches in flight, then retries two at a time.
+      maxBatch: 2,
+    });
+    const order: number[] = [];
+    for (const seq of [1, 2, 3, 4, 5, 6])
+      writer2.enqueue(sessionId, event(seq, 'x'), () => order.push(seq));
+    await within(writer2.close(), 5_000, 'writing after two failures');
+    expect(outcomes).toStrictEqual(['failed', 'skipped', 'skipped', 'failed', 'ok', 'ok', 'ok']);
+    expect(order).toStrictEqual([1, 2, 3, 4, 5, 6]);
+    expect((await storedEvents(sessionId)).map((row) => row.seq)).toStrictEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  test('what waits for a session deleted meanwhile is dropped without failing anyone else', async () => {
+    const [gone, alive] = [await newSession(), await newSession()];
+    await handle.db.delete(sessions).where(eq(sessions.sessionId, gone));
+    const responseId = randomUUID();
+    writer.enqueue(gone, event(1, 'orphan'));
+    writer.count(gone, { messages: 1 });
+    writer.draft(gone, responseId, 'orphan draft');
+    writer.enqueue(alive, event(1, 'kept'));
+    await flushed();
+    expect(await storedEvents(gone)).toStrictEqual([]);
+    expect(await drafts(gone)).toStrictEqual({});
+    expect((await storedEvents(alive)).map((row) => row.content)).toStrictEqual(['kept']);
+  });
+
+  test('metadata JSON cannot hold is stored as a note, and the batch goes through', async () => {
+    const sessionId = await newSession();
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    writer.enqueue(sessionId, event(1, 'big', { count: 10n }));
+    writer.enqueue(sessionId, event(2, 'cyclic', { result: cyclic }));
+    writer.enqueue(sessionId, event(3, 'plain', { ok: true }));
+    await flushed();
+    const rows = await storedEvents(sessionId);
+    expect(rows.map((row) => row.seq)).toStrictEqual([1, 2, 3]);
+    expect(rows[0]!.metadata).toMatchObject({ unstorable: expect.stringContaining('BigInt') });
+    expect(rows[1]!.metadata).toMatchObject({ unstorable: expect.any(String) });
+    expect(rows[2]!.metadata).toStrictEqual({ ok: true });
   });
 });

@@ -1,9 +1,6 @@
-import { inArray } from 'drizzle-orm';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Database } from './connect.ts';
-import { sessions } from './schema.ts';
 import type { StoredEvent } from '../chat/history.ts';
 
 interface PendingEvent extends StoredEvent {
@@ -38,7 +35,6 @@ interface Batch {
 }
 
 export interface EventWriterOptions {
-  db: Database;
   /**
    * Runs the batch statement (`DatabaseHandle.write`): in order after every batch sent before
    * it, and, once one fails, failing those sent after it unrun.
@@ -58,7 +54,8 @@ const MAX_IN_FLIGHT = 4;
  * Writes session events in batches, off the token path. Events are written in the order they
  * were enqueued (so per-session `seq` order holds), one statement per batch, together
  * with the session counters and drafts they change. A failed batch is retried, not dropped: accepted
- * events survive a database hiccup as long as the process lives.
+ * events survive a database hiccup as long as the process lives. Events and drafts of a
+ * session deleted meanwhile are left out by the statement itself.
  *
  * An event someone waits for (a client, for a stored event to go out) is sent at the end of
  * the event loop's turn, even while earlier batches are still being written: the database runs
@@ -66,7 +63,6 @@ const MAX_IN_FLIGHT = 4;
  * per batch. Drafts and counters alone wait for the interval and for no batch to be in flight.
  */
 export class EventWriter {
-  readonly #db: Database;
   readonly #write: (sql: string, params: unknown[]) => Promise<void>;
   readonly #logger: Logger;
   readonly #flushIntervalMs: number;
@@ -84,6 +80,8 @@ export class EventWriter {
   #immediate: NodeJS.Immediate | undefined;
   /** Failed attempts in a row (batches skipped behind a failure not counted). */
   #failures = 0;
+  /** After a failure: no batch is sent before this time (performance.now()). */
+  #retryAt = 0;
   #closed = false;
   /**
    * Figures for `/metrics` and the benchmark: batches and rows written, batch sizes, and the
@@ -100,8 +98,7 @@ export class EventWriter {
   /** Lag of every committed batch (microseconds), for percentiles; see `takeLagHistogram`. */
   #lags: RecordableHistogram = createHistogram();
 
-  constructor({ db, write, logger, flushIntervalMs, maxBatch = 1_000 }: EventWriterOptions) {
-    this.#db = db;
+  constructor({ write, logger, flushIntervalMs, maxBatch = 1_000 }: EventWriterOptions) {
     this.#write = write;
     this.#logger = logger;
     this.#flushIntervalMs = flushIntervalMs;
@@ -169,7 +166,7 @@ export class EventWriter {
         continue;
       }
       if (!this.#hasWork()) return;
-      if (this.#failures > 0) await sleep(this.#retryDelay());
+      if (this.#failures > 0) await sleep(Math.max(0, this.#retryAt - performance.now()));
       this.#send(true);
     }
   }
@@ -187,7 +184,8 @@ export class EventWriter {
 
   #schedule(): void {
     if (this.#timer) return;
-    const delay = this.#failures === 0 ? this.#flushIntervalMs : this.#retryDelay();
+    const delay =
+      this.#failures === 0 ? this.#flushIntervalMs : Math.max(0, this.#retryAt - performance.now());
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#send(false);
@@ -222,16 +220,24 @@ export class EventWriter {
   }
 
   /**
-   * Sends the next batch, unless it has to wait: for the failed batches to come back before a
-   * retry, for a free place in flight, or (`urgent` false: nobody waits on it) for the batch
-   * in flight. What waits is sent when a batch's answer comes (`#next`).
+   * Sends the next batch, unless it has to wait: after a failure, for the failed batches to
+   * come back and for the back-off to pass; for a free place in flight; or (`urgent` false:
+   * nobody waits on it) for the batches in flight. What waits is sent when a batch's answer
+   * comes (`#next`) or its timer fires.
    */
   #send(urgent: boolean): void {
-    this.#clearTimer();
-    if (this.#inFlight.length > 0 && (this.#failures > 0 || !urgent)) return;
+    if (this.#failures > 0) {
+      if (this.#inFlight.length > 0) return;
+      if (this.#retryAt > performance.now()) {
+        this.#schedule();
+        return;
+      }
+    } else if (this.#inFlight.length > 0 && !urgent) return;
     if (this.#inFlight.length >= MAX_IN_FLIGHT || !this.#hasWork()) return;
+    this.#clearTimer();
     const events = this.#queue.splice(0, this.#maxBatch);
-    this.#requeued = Math.max(0, this.#requeued - events.length);
+    // Whatever stays queued is newer than this batch: if it fails, it goes back in front.
+    this.#requeued = 0;
     const counters = this.#counters;
     this.#counters = new Map();
     // Drafts go with the batch that empties the queue, so a draft is never removed before the
@@ -296,15 +302,14 @@ export class EventWriter {
     if ((error as { skipped?: unknown } | null)?.skipped !== true) {
       this.#failures += 1;
       this.stats.failures += 1;
-      // The retry waits for its back-off (set once every batch is back, in `#next`), not for a
-      // flush timer set before the failure.
+      this.#retryAt = performance.now() + this.#retryDelay();
+      // The retry waits for its back-off (scheduled once every batch is back, in `#next`), not
+      // for a flush timer set before the failure.
       this.#clearTimer();
       this.#logger.error(
         { err: error, rows: batch.events.length, attempt: this.#failures },
         'event batch write failed; will retry',
       );
-      // A deleted session's events fail on their foreign key and would block everyone's.
-      this.#dropOrphans(batch.events);
     }
     this.#next();
   }
@@ -317,30 +322,6 @@ export class EventWriter {
     } else if (this.#queue.length >= this.#maxBatch) this.#send(true);
     else if (this.#queue.some((event) => event.written)) this.#soon();
     else this.#schedule();
-  }
-
-  /**
-   * Events of sessions that no longer exist (deleted while their events waited) would fail
-   * forever; after a failed batch they, and only they, are let go.
-   */
-  #dropOrphans(batch: PendingEvent[]): void {
-    const sessionIds = [...new Set(batch.map((event) => event.sessionId))];
-    void this.#db
-      .select({ id: sessions.sessionId })
-      .from(sessions)
-      .where(inArray(sessions.sessionId, sessionIds))
-      .then((rows) => {
-        const alive = new Set(rows.map((row) => row.id));
-        const gone = new Set(sessionIds.filter((id) => !alive.has(id)));
-        let dropped = 0;
-        for (const id of gone) {
-          const before = this.pending;
-          this.forget(id);
-          dropped += before - this.pending;
-        }
-        if (dropped > 0) this.#logger.warn({ dropped }, 'dropped events of deleted sessions');
-      })
-      .catch(() => {});
   }
 }
 
@@ -370,8 +351,12 @@ function addCounts(
 const batchSql = `with inserted as (
     insert into session_events (session_id, seq, event_type, content, metadata)
     select e.session_id::uuid, e.seq, e.event_type, e.content, e.metadata::jsonb
-    from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])
-      as e (session_id, seq, event_type, content, metadata)
+    from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[]) with ordinality
+      as e (session_id, seq, event_type, content, metadata, n)
+    -- A session deleted while its events waited takes them with it; on its foreign key they
+    -- would fail this batch and every one after it, for every session.
+    where exists (select 1 from sessions s where s.session_id = e.session_id::uuid)
+    order by e.n
     -- A batch retried after a lost acknowledgement must not fail on its own rows.
     on conflict (session_id, seq) do nothing returning 1),
   counted as (
@@ -387,6 +372,7 @@ const batchSql = `with inserted as (
     insert into response_drafts (response_id, session_id, text)
     select d.response_id::uuid, d.session_id::uuid, d.text
     from unnest($10::text[], $11::text[], $12::text[]) as d (response_id, session_id, text)
+    where exists (select 1 from sessions s where s.session_id = d.session_id::uuid)
     on conflict (response_id) do update set text = excluded.text, updated_at = now() returning 1),
   undrafted as (
     delete from response_drafts where response_id = any($13::text[]::uuid[]) returning 1)
@@ -403,7 +389,7 @@ function batchParams(
     params[1]!.push(event.seq);
     params[2]!.push(event.eventType);
     params[3]!.push(event.content === null ? null : withoutNul(event.content));
-    params[4]!.push(JSON.stringify(storable(event.metadata)));
+    params[4]!.push(metadataJson(event.metadata));
   }
   for (const [sessionId, delta] of counters) {
     params[5]!.push(sessionId);
@@ -421,6 +407,19 @@ function batchParams(
     }
   }
   return params;
+}
+
+/**
+ * The metadata as jsonb text. A value JSON cannot hold (a BigInt in a tool's result, a cycle)
+ * must not fail the batch: a failure on this thread, unlike one in the database, would let the
+ * batches sent after it commit first. Such metadata is stored as a note saying why.
+ */
+function metadataJson(metadata: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(storable(metadata));
+  } catch (error) {
+    return JSON.stringify({ unstorable: storable(String(error)) });
+  }
 }
 
 /** Postgres text and jsonb cannot hold U+0000; it is dropped. */

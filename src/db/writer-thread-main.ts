@@ -17,9 +17,13 @@ const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
 // An idle connection that loses its server emits 'error'; the next batch reports the failure.
 pool.on('error', () => {});
 
+/** A name per statement text: the server parses and plans each once per connection. */
+const names = new Map<string, string>();
+
 const write = orderedWrites(async (sql, params) => {
-  // Named, so the server parses and plans the fixed batch statement once per connection.
-  await pool.query({ name: 'parley_writer', text: sql, values: params });
+  let name = names.get(sql);
+  if (!name) names.set(sql, (name = `parley_writer_${names.size + 1}`));
+  await pool.query({ name, text: sql, values: params });
 });
 
 serveRequests(parentPort, async (request: Request) => {

@@ -8,7 +8,7 @@ import { parseInbound, RateLimiter } from '../sessions/inbound.ts';
 import type { LiveSession } from '../sessions/live-session.ts';
 import type { SessionRegistry } from '../sessions/registry.ts';
 import type { Connection } from '../sessions/transport.ts';
-import { coalescedSend } from './coalesced-send.ts';
+import { COALESCE_MAX_BYTES, coalescedSend } from './coalesced-send.ts';
 
 export interface WebSocketRouteOptions {
   registry: SessionRegistry;
@@ -16,6 +16,8 @@ export interface WebSocketRouteOptions {
   rateBurst: number;
   /** Ping every socket this often; a socket that did not answer the previous ping is dropped. */
   pingIntervalMs: number;
+  /** A client further behind than this is cut off as a slow consumer (`WS_MAX_BUFFERED_BYTES`). */
+  maxBufferedBytes: number;
 }
 
 const Query = z.object({
@@ -33,7 +35,7 @@ export function websocketRoutes(app: FastifyInstance, options: WebSocketRouteOpt
   });
   const handler = (
     socket: WebSocket,
-    raw: Duplex,
+    raw: Duplex | undefined,
     sessionId: string | undefined,
     query: unknown,
     isNew: boolean,
@@ -87,11 +89,11 @@ function startHeartbeat(intervalMs: number) {
 
 function handleSocket(
   socket: WebSocket,
-  raw: Duplex,
+  raw: Duplex | undefined,
   sessionId: string | undefined,
   rawQuery: unknown,
   isNew: boolean,
-  { registry, ratePerSecond, rateBurst }: WebSocketRouteOptions,
+  { registry, ratePerSecond, rateBurst, maxBufferedBytes }: WebSocketRouteOptions,
 ): void {
   const parsedId = z.uuid().safeParse(sessionId);
   if (!parsedId.success) {
@@ -103,7 +105,13 @@ function handleSocket(
     socket.close(CloseCode.badRequest, 'user_id must be 1-128 characters of A-Z a-z 0-9 _ . @ : -');
     return;
   }
-  const sendFrame = coalescedSend(raw, (frame) => socket.send(frame));
+  const plainSend = (frame: string) => socket.send(frame);
+  // Bytes held back count in the client's backlog, so at most a quarter of the limit is held.
+  // Without a network socket under it (an injected test socket), frames go one by one.
+  const sendFrame =
+    typeof raw?.cork === 'function'
+      ? coalescedSend(raw, plainSend, Math.min(COALESCE_MAX_BYTES, maxBufferedBytes / 4))
+      : plainSend;
   const connection: Connection = {
     id: randomUUID(),
     send(frame) {
