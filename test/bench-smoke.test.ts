@@ -90,7 +90,7 @@ describe('benchmark harness (smoke run)', () => {
       failed: 0,
     });
     // The targets read the medians and name each repeat's figure.
-    const lags = parleyRuns.map((run) => run.server.event_writer!.lag_ms.p99);
+    const lags = parleyRuns.map((run) => round(run.server.event_writer!.lag_ms.p99));
     expect(
       result.targets!.find((target) => target.target.startsWith('event writes')),
     ).toMatchObject({
