@@ -109,6 +109,33 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
     return row;
   }
 
+  /**
+   * A writer whose writes number `failing` (counted from 1) fail in the database (division by
+   * zero) on the real ordered path; `outcomes` records every write: ok, failed or skipped.
+   */
+  function failingWriter(failing: number[], maxBatch: number) {
+    const outcomes: string[] = [];
+    let calls = 0;
+    const failingWriter = new EventWriter({
+      write: async (sql, params) => {
+        const call = ++calls;
+        try {
+          await (failing.includes(call)
+            ? handle.write('select 1/0', [])
+            : handle.write(sql, params));
+          outcomes.push('ok');
+        } catch (error) {
+          outcomes.push((error as { skipped?: boolean }).skipped ? 'skipped' : 'failed');
+          throw error;
+        }
+      },
+      logger: pino({ level: 'silent' }),
+      flushIntervalMs,
+      maxBatch,
+    });
+    return { writer: failingWriter, outcomes };
+  }
+
   test('events are stored exactly as given, in the order they were enqueued', async () => {
     const sessionId = await newSession();
     const events: StoredEvent[] = [
@@ -376,25 +403,9 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
 
   test('a failed batch stops the batches sent behind it; all are retried in order and counted once', async () => {
     const sessionId = await newSession();
-    const outcomes: string[] = [];
-    let calls = 0;
-    const failingOnce = new EventWriter({
-      // The first batch fails in the database (division by zero) on the real ordered path.
-      write: async (sql, params) => {
-        calls += 1;
-        try {
-          await (calls === 1 ? handle.write('select 1/0', []) : handle.write(sql, params));
-          outcomes.push('ok');
-        } catch (error) {
-          outcomes.push((error as { skipped?: boolean }).skipped ? 'skipped' : 'failed');
-          throw error;
-        }
-      },
-      logger: pino({ level: 'silent' }),
-      flushIntervalMs,
-      // Every event is a batch of its own, sent at once: three batches in flight together.
-      maxBatch: 1,
-    });
+    // The first batch fails in the database; every event is a batch of its own, sent at once:
+    // three batches in flight together.
+    const { writer: failingOnce, outcomes } = failingWriter([1], 1);
     const order: number[] = [];
     failingOnce.count(sessionId, { messages: 2, inputTokens: 5 });
     for (const seq of [1, 2, 3])
@@ -442,27 +453,9 @@ describe.each(databaseKinds)('EventWriter on %s', (kind) => {
 
   test('a retry that fails again stays in front of the events behind it', async () => {
     const sessionId = await newSession();
-    const outcomes: string[] = [];
-    let calls = 0;
-    const writer2 = new EventWriter({
-      // The first batch and the first retry fail in the database.
-      write: async (sql, params) => {
-        calls += 1;
-        try {
-          await (calls === 1 || calls === 4
-            ? handle.write('select 1/0', [])
-            : handle.write(sql, params));
-          outcomes.push('ok');
-        } catch (error) {
-          outcomes.push((error as { skipped?: boolean }).skipped ? 'skipped' : 'failed');
-          throw error;
-        }
-      },
-      logger: pino({ level: 'silent' }),
-      flushIntervalMs,
-      // Two events a batch, sent at once: three batches in flight, then retries two at a time.
-      maxBatch: 2,
-    });
+    // The first batch and the first retry fail; two events a batch, sent at once: three
+    // batches in flight, then retries two at a time.
+    const { writer: writer2, outcomes } = failingWriter([1, 4], 2);
     const order: number[] = [];
     for (const seq of [1, 2, 3, 4, 5, 6])
       writer2.enqueue(sessionId, event(seq, 'x'), () => order.push(seq));
