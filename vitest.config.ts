@@ -8,6 +8,10 @@ export default defineConfig({
     globalSetup: ['test/support/build-web.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // A poll waits on a real server (and, in the browser suite, a page loading and rendering
+    // its history) while the other worker loads the same two cores: a second, the default,
+    // is not always enough there. The timeout bounds a wait; it never lets a wrong value pass.
+    expect: { poll: { timeout: 10_000 } },
     // Integration suites start servers and databases; two cores do not gain from more workers.
     maxWorkers: 2,
     reporters: process.env.CI ? ['default'] : ['default'],
