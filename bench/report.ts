@@ -115,7 +115,7 @@ export interface BenchResult {
   /** `runs` summarized per level and relay (see `summarizeLevels`), for readers of the file. */
   medians?: LevelSummary[];
   idle: IdleRun[];
-  profiles: { sessions: number; top: ProfileSummary }[];
+  profiles: { sessions: number; thread: string; top: ProfileSummary }[];
   duration_s: number;
   targets?: Target[];
 }
@@ -472,7 +472,7 @@ export function renderReport(result: BenchResult): string {
   for (const profile of result.profiles) {
     lines.push('');
     lines.push(
-      `CPU profile of Parley at ${profile.sessions} sessions (${profile.top.total_ms} ms on CPU), self time by package:`,
+      `CPU profile of Parley at ${profile.sessions} sessions, ${profile.thread} (${profile.top.total_ms} ms on CPU over the load), self time by package:`,
     );
     lines.push('');
     for (const entry of profile.top.packages.slice(0, 10))

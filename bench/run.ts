@@ -208,28 +208,57 @@ async function startRelay(
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/health`, parley);
+  let stopped = false;
   return {
     process: parley,
     url,
     database,
     metrics: async () => (await fetch(`${url}/metrics`)).json() as Promise<Record<string, unknown>>,
     async stop() {
+      // Called again from the clean-up path of a run; the profiles are read once.
+      if (stopped) return;
+      stopped = true;
       if (profile) {
         // --cpu-prof writes the profile on a normal exit only.
         await parley.stop('SIGTERM', 60_000);
-        const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
-        if (file) {
+        // One file per thread: CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile, 0 = main.
+        const exitedAt = performance.now();
+        const threads: (typeof profiles)[number][] = [];
+        for (const file of readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'))) {
+          const threadId = Number(file.split('.')[4]);
+          const thread = threadId === 0 ? 'main thread' : `worker thread ${threadId}`;
           // Kept (not committed) for a closer look: open it in Chrome DevTools → Performance.
-          const kept = path.join(outDir, 'profiles', `${db}-${profileAt}-sessions.cpuprofile`);
+          const kept = path.join(
+            outDir,
+            'profiles',
+            `${db}-${profileAt}-sessions-${threadId === 0 ? 'main' : `worker-${threadId}`}.cpuprofile`,
+          );
           mkdirSync(path.dirname(kept), { recursive: true });
           copyFileSync(path.join(profileDir, file), kept);
-          const exitedAt = performance.now();
-          profiles.push({
+          threads.push({
             sessions: profileAt!,
+            thread,
             file: kept,
             window: { fromEndMs: exitedAt - loadWindow.start, toEndMs: exitedAt - loadWindow.end },
           });
         }
+        // The window counts back from the main thread's end; a worker's profile ends earlier,
+        // when the thread is closed during shutdown (the clock is the same for all threads).
+        const endOf = (file: string) =>
+          (JSON.parse(readFileSync(file, 'utf8')) as { endTime: number }).endTime;
+        const main = threads.find((entry) => entry.thread === 'main thread');
+        if (main) {
+          const mainEnd = endOf(main.file);
+          for (const entry of threads) {
+            if (entry === main) continue;
+            const earlierMs = (mainEnd - endOf(entry.file)) / 1000;
+            entry.window = {
+              fromEndMs: entry.window.fromEndMs - earlierMs,
+              toEndMs: entry.window.toEndMs - earlierMs,
+            };
+          }
+        }
+        profiles.push(...threads.sort((a, b) => a.file.localeCompare(b.file)));
       } else {
         await parley.stop();
       }
@@ -239,6 +268,7 @@ async function startRelay(
 
 const profiles: {
   sessions: number;
+  thread: string;
   file: string;
   window: { fromEndMs: number; toEndMs: number };
 }[] = [];
@@ -489,8 +519,9 @@ async function main(): Promise<void> {
       runs,
       medians: summarizeLevels(runs),
       idle,
-      profiles: profiles.map(({ sessions, file, window }) => ({
+      profiles: profiles.map(({ sessions, thread, file, window }) => ({
         sessions,
+        thread,
         top: summarizeProfile(file, { window }),
       })),
       duration_s: Math.round((Date.now() - startedAt) / 1000),

@@ -5,6 +5,7 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { parentPort, workerData } from 'node:worker_threads';
 import { orderedWrites, type OrderedWrite } from './ordered-writes.ts';
+import { preparedStatements } from './pglite-prepared.ts';
 import { serveRequests } from './thread-client.ts';
 
 export type Request = { id: number } & (
@@ -38,9 +39,8 @@ const transactions = new Map<
 let nextTx = 1;
 const asText = (value: string) => value;
 
-const write = orderedWrites(async (sql, params) => {
-  await pglite.query(sql, params);
-});
+// Event batches: one statement text, parsed and planned once.
+const write = orderedWrites(preparedStatements(pglite));
 
 serveRequests(port, handle);
 
