@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: measures Parley against a floor (a bare relay) on this machine, in one run.
  *
- *   npm run bench                          full run on PGlite, 3 repeats per level (≈ 9 min)
+ *   npm run bench                          full run on PGlite, 3 repeats per level (6–9 min)
  *   npm run bench -- --repeat 1            one run per level (≈ 3 min; verdicts less robust)
  *   npm run bench -- --db postgres         on Postgres (DATABASE_ADMIN_URL or postgres://postgres@127.0.0.1:5432/postgres)
  *   npm run bench -- --quick               a short run for development, one repeat (< 1 min)
