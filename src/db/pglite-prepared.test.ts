@@ -20,7 +20,15 @@ describe('named statements on PGlite', () => {
     select * from unnest($1::int[], $2::text[]) as t (n, body), lateral (select $3::text[]) as tags`;
 
   test('array parameters arrive exactly, whatever their text; one text is parsed once', async () => {
-    const bodies = ['plain', 'a "quoted", {braced} word', 'back\\slash', null, 'NULL', 'émoji 🙂', ''];
+    const bodies = [
+      'plain',
+      'a "quoted", {braced} word',
+      'back\\slash',
+      null,
+      'NULL',
+      'émoji 🙂',
+      '',
+    ];
     await run(insert, [bodies.map((_, index) => index), bodies, ['x', 'y, z']]);
     await run(insert, [[100], ['again'], []]);
     const { rows } = await pglite.query<{ n: number; body: string | null; tags: string[] }>(
@@ -29,7 +37,9 @@ describe('named statements on PGlite', () => {
     expect(rows.map((row) => row.body)).toEqual([...bodies, 'again']);
     expect(rows[0]!.tags).toEqual(['x', 'y, z']);
     expect(rows.at(-1)!.tags).toEqual([]);
-    const prepared = await pglite.query<{ name: string }>('select name from pg_prepared_statements');
+    const prepared = await pglite.query<{ name: string }>(
+      'select name from pg_prepared_statements',
+    );
     expect(prepared.rows).toEqual([{ name: 'parley_1' }]);
   });
 
@@ -42,8 +52,12 @@ describe('named statements on PGlite', () => {
   });
 
   test('a statement that does not parse rejects every time; others still run', async () => {
-    await expect(run('insert into nowhere values ($1)', [1])).rejects.toMatchObject({ code: '42P01' });
-    await expect(run('insert into nowhere values ($1)', [1])).rejects.toMatchObject({ code: '42P01' });
+    await expect(run('insert into nowhere values ($1)', [1])).rejects.toMatchObject({
+      code: '42P01',
+    });
+    await expect(run('insert into nowhere values ($1)', [1])).rejects.toMatchObject({
+      code: '42P01',
+    });
     await run(insert, [[3], ['third'], []]);
     expect((await pglite.query('select * from notes')).rows).toHaveLength(1);
   });
