@@ -19,8 +19,9 @@ export function preparedStatements(
   const names = new Map<string, string>();
   let created = 0;
   return (sql, params) =>
-    // The same locks as `pglite.query()`: a statement never runs inside a transaction that
-    // another caller holds open on this single connection.
+    // The locks `pglite.query()` takes itself, so a statement never runs inside a transaction
+    // that another caller holds open on this single connection (the test of that fails if a
+    // PGlite release stops honouring them).
     pglite._runExclusiveTransaction(() =>
       pglite._runExclusiveQuery(async () => {
         let name = names.get(sql);
@@ -28,12 +29,12 @@ export function preparedStatements(
           name = `parley_${++created}`;
           // Parsed on its own: a failure here names nothing, and the next call parses again.
           await pglite.execProtocol(
-            join([serialize.parse({ name, text: sql, types: [] }), serialize.sync()]),
+            Buffer.concat([serialize.parse({ name, text: sql, types: [] }), serialize.sync()]),
           );
           names.set(sql, name);
         }
         await pglite.execProtocol(
-          join([
+          Buffer.concat([
             serialize.bind({ statement: name, values: params.map(textValue) }),
             serialize.execute({}),
             serialize.sync(),
@@ -47,14 +48,4 @@ function textValue(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (Array.isArray(value)) return types.arraySerializer(value, undefined, 0);
   return String(value);
-}
-
-function join(messages: Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(messages.reduce((length, message) => length + message.length, 0));
-  let offset = 0;
-  for (const message of messages) {
-    whole.set(message, offset);
-    offset += message.length;
-  }
-  return whole;
 }
