@@ -224,11 +224,11 @@ async function streamStep(
     },
   });
   try {
-    for await (const text of response.body) {
+    await response.read((text) => {
       stallTimer.refresh();
       parser.feed(text);
       if (streamError) throw streamError;
-    }
+    });
   } catch (error) {
     if (error instanceof UpstreamFailure || options.signal.aborted) throw error;
     if (stalled.signal.aborted) throw stallFailure();

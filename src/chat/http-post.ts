@@ -7,6 +7,7 @@
  */
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { finished } from 'node:stream';
 
 /** The most of an error answer's body that is read. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -17,7 +18,12 @@ export interface StreamingResponse {
   ok: boolean;
   statusText: string;
   header(name: string): string | undefined;
-  body: AsyncIterable<string>;
+  /**
+   * Reads the body: `onText` gets each chunk as it arrives, in the socket's own 'data' event
+   * (no promise per chunk, as an async iterator would make). Resolves at the end of the body;
+   * rejects if it breaks off, or with what `onText` throws (the body is then dropped).
+   */
+  read(onText: (text: string) => void): Promise<void>;
   /** The whole body (for an error answer), up to 64 KiB. */
   text(): Promise<string>;
   /** Drops the body unread. */
@@ -77,7 +83,25 @@ function postOnce(url: string, { headers, body, signal }: PostInit): Promise<Str
               const value = response.headers[name.toLowerCase()];
               return Array.isArray(value) ? value[0] : value;
             },
-            body: response,
+            read: (onText) =>
+              new Promise((done, fail) => {
+                let failed = false;
+                response.on('data', (text: string) => {
+                  if (failed) return;
+                  try {
+                    onText(text);
+                  } catch (error) {
+                    failed = true;
+                    response.destroy();
+                    fail(error);
+                  }
+                });
+                finished(response, (error) => {
+                  if (failed) return;
+                  if (error) fail(error);
+                  else done();
+                });
+              }),
             discard: () => response.destroy(),
             async text() {
               let text = '';
